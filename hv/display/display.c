@@ -32,6 +32,7 @@ struct display {
         struct vm *vm;
         struct control *ctl;
         int memfd;
+        int ro_fd;    /* read-only open of memfd, handed to every viewer */
         uint8_t *map; /* header page + data area, shared with viewers */
         size_t map_size;
         struct tandem_display_header *hdr;
@@ -237,12 +238,8 @@ static int cmd_attach(void *opaque, struct control_client *client, json_object *
         (void)client;
         (void)req;
         struct display *d = opaque;
-        /* a fresh read-only open of the memfd: viewers cannot write the screen */
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", d->memfd);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                *error = "display-attach: cannot reopen the display memfd read-only";
+        if (d->ro_fd < 0) {
+                *error = "display-attach: the display memory cannot be shared";
                 return -1;
         }
         struct tandem_display_header *hdr = d->hdr;
@@ -258,7 +255,8 @@ static int cmd_attach(void *opaque, struct control_client *client, json_object *
         json_object_object_add(reply, "state", json_object_new_string(state_name(hdr->state)));
         json_object_object_add(reply, "seq", json_object_new_int64((int64_t)hdr->seq));
         json_object_object_add(reply, "lease_ms", json_object_new_int(VIEWER_LEASE_MS));
-        *fd_out = fd;
+        /* control.c sends fd_out without closing it, so one fd serves all */
+        *fd_out = d->ro_fd;
         viewer_renew(d);
         return 0;
 }
@@ -475,6 +473,7 @@ struct display *display_create(struct vm *vm, struct control *ctl, enum tandem_d
         d->slot = -1;
         d->timer_id = -1;
         d->memfd = -1;
+        d->ro_fd = -1;
         size_t raw = (size_t)max_width * max_height * bpp;
         d->data_size = (raw + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
         d->map_size = TANDEM_DISPLAY_HEADER_SIZE + d->data_size;
@@ -493,6 +492,15 @@ struct display *display_create(struct vm *vm, struct control *ctl, enum tandem_d
         if (d->map == MAP_FAILED) {
                 d->map = NULL;
                 snprintf(err, errlen, "display: cannot map shared memory: %s", strerror(errno));
+                goto fail;
+        }
+        /* a read-only open of the same memory: viewers cannot write the screen */
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", d->memfd);
+        d->ro_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (d->ro_fd < 0) {
+                snprintf(err, errlen, "display: cannot reopen shared memory read-only: %s",
+                         strerror(errno));
                 goto fail;
         }
         d->hdr = (struct tandem_display_header *)d->map;
@@ -555,6 +563,8 @@ void display_destroy(struct display *d)
         free(d->dirty_bitmap);
         if (d->map)
                 munmap(d->map, d->map_size);
+        if (d->ro_fd >= 0)
+                close(d->ro_fd);
         if (d->memfd >= 0)
                 close(d->memfd);
         free(d);
