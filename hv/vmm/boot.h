@@ -10,13 +10,13 @@
 struct vm;
 
 /* Guest-physical layout shared by the loaders (see docs/platform.md). */
-#define BOOT_GDT_GPA 0x500
-#define BOOT_PARAMS_GPA 0x7000      /* zero page (Linux) / hvm_start_info (PVH) */
-#define BOOT_CMDLINE_GPA 0x20000
-#define BOOT_CMDLINE_MAX 0x10000
-#define BOOT_PML4_GPA 0x9000        /* identity page tables for the 64-bit entry */
+#define BOOT_GDT_GPA            0x500
+#define BOOT_PARAMS_GPA         0x7000 /* zero page (Linux) / hvm_start_info (PVH) */
+#define BOOT_CMDLINE_GPA        0x20000
+#define BOOT_CMDLINE_MAX        0x10000
+#define BOOT_PML4_GPA           0x9000 /* identity page tables for the 64-bit entry */
 #define BOOT_E820_RESERVED_BASE 0x9FC00
-#define BOOT_HIGH_LOAD 0x100000     /* kernels load at 1 MiB */
+#define BOOT_HIGH_LOAD          0x100000 /* kernels load at 1 MiB */
 
 struct boot_fb {
         uint64_t gpa; /* 0 = no framebuffer */
@@ -28,7 +28,7 @@ struct boot_linux_params {
         const char *initrd;  /* may be NULL */
         const char *cmdline; /* may be NULL */
         struct boot_fb fb;
-        uint64_t acpi_rsdp;  /* 0 = none */
+        uint64_t acpi_rsdp; /* 0 = none */
 };
 
 /* Loads a bzImage (protocol >= 2.12 with a 64-bit entry), boot_params with
@@ -45,7 +45,7 @@ struct pvh_image {
         uint64_t start_info_gpa; /* hvm_start_info, passed in EBX */
         uint64_t image_end;      /* first byte after the highest loaded segment */
         bool has_tandem_note;
-        uint32_t tandem_abi;     /* valid when has_tandem_note */
+        uint32_t tandem_abi; /* valid when has_tandem_note */
 };
 
 /* Loads a 32- or 64-bit ELF with a PVH entry note; builds hvm_start_info

@@ -22,6 +22,9 @@ typedef int (*control_cmd_fn)(void *opaque, struct control_client *client, json_
 struct control *control_open(struct vm *vm, const char *path, char *err, size_t errlen);
 void control_close(struct control *ctl);
 int control_register(struct control *ctl, const char *cmd, control_cmd_fn fn, void *opaque);
+/* Adds fields to every "stats" reply (disk and network counters). */
+typedef void (*control_stats_fn)(void *opaque, json_object *reply);
+int control_add_stats(struct control *ctl, control_stats_fn fn, void *opaque);
 /* Sends an event to every client subscribed to topic (see "subscribe"). */
 void control_broadcast(struct control *ctl, const char *topic, json_object *event);
 

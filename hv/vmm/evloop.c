@@ -134,8 +134,8 @@ int evloop_add_timer(struct evloop *l, unsigned ms, void (*fn)(void *), void *op
         int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (tfd < 0)
                 return -errno;
-        struct itimerspec its = {.it_value = {.tv_sec = ms / 1000,
-                                              .tv_nsec = (long)(ms % 1000) * 1000000L}};
+        struct itimerspec its = {
+            .it_value = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L}};
         if (ms == 0)
                 its.it_value.tv_nsec = 1;
         timerfd_settime(tfd, 0, &its, NULL);

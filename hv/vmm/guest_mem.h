@@ -20,8 +20,8 @@ struct guest_mem_region {
 
 struct guest_mem {
         int memfd;
-        uint8_t *base;      /* whole memfd mapping */
-        uint64_t ram_size;  /* total guest RAM in bytes */
+        uint8_t *base;     /* whole memfd mapping */
+        uint64_t ram_size; /* total guest RAM in bytes */
         unsigned nregions; /* 1 or 2 */
         struct guest_mem_region region[2];
 };

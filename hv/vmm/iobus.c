@@ -8,8 +8,8 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
         return a < b + blen && b < a + alen;
 }
 
-int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, io_handler_fn fn,
-                    void *opaque, const char *name)
+int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, io_handler_fn fn, void *opaque,
+                    const char *name)
 {
         if (len == 0 || base + len < base)
                 return -EINVAL;

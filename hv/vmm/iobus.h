@@ -27,8 +27,8 @@ struct io_bus {
 };
 
 /* Returns 0, -EBUSY when the range overlaps a claimed one, -ENOSPC when full. */
-int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, io_handler_fn fn,
-                    void *opaque, const char *name);
+int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len, io_handler_fn fn, void *opaque,
+                    const char *name);
 /* Moves a claimed range (PCI BAR reprogramming); -ENOENT if opaque/old_base unknown. */
 int io_bus_move(struct io_bus *bus, uint64_t old_base, void *opaque, uint64_t new_base);
 int io_bus_unregister(struct io_bus *bus, uint64_t base, void *opaque);

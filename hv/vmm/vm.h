@@ -20,7 +20,7 @@
 #include "iobus.h"
 
 #define VM_MAX_VCPUS 64
-#define VM_MAX_GSI 1024
+#define VM_MAX_GSI   1024
 
 /* Why the VM stopped; also tandem-vmm's exit status (docs in tandem-vmm --help). */
 enum vm_exit {
@@ -65,7 +65,11 @@ struct vm {
         struct evloop *loop;
         unsigned ncpus;
         struct vcpu vcpu[VM_MAX_VCPUS];
-        bool software_kvm; /* /dev/kvm emulates guest code (kvm_pvm) */
+        bool software_kvm;  /* /dev/kvm emulates guest code (kvm_pvm) */
+        uint64_t acpi_rsdp; /* set by the ACPI builder, read by the loaders; 0 = none */
+        /* Asks the guest to power off cleanly (ACPI power button, PV event). */
+        void (*guest_shutdown_fn)(void *opaque);
+        void *guest_shutdown_opaque;
         unsigned next_slot; /* next free KVM memory slot */
 
         /* MSI routing: GSIs below 24 are the IOAPIC pins; MSI routes follow. */
@@ -78,6 +82,7 @@ struct vm {
         char exit_reason[160];
         atomic_bool pause_requested;
         unsigned paused_vcpus;
+        unsigned running_vcpus; /* vCPU threads that have not returned */
         pthread_cond_t pause_cond;
 
         uint16_t hook_port;
@@ -136,9 +141,11 @@ int vcpu_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs);
 /* Lifecycle. vm_request_exit records the first status and reason and stops
  * every vCPU; later calls are ignored. */
 void vm_request_exit(struct vm *vm, enum vm_exit status, const char *reason);
-int vm_start(struct vm *vm);           /* starts the vCPU threads */
-int vm_wait(struct vm *vm);            /* joins them; returns the exit status */
-void vm_pause(struct vm *vm);          /* returns once every vCPU is parked */
+int vm_start(struct vm *vm); /* starts the vCPU threads */
+int vm_wait(struct vm *vm);  /* joins them; returns the exit status */
+/* Pause and resume are called with vm_lock held (control commands run so);
+ * vm_pause waits, releasing the lock, until every vCPU is parked. */
+void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 bool vm_is_paused(struct vm *vm);
 

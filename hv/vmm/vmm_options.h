@@ -1,0 +1,33 @@
+/* tandem-vmm command line. */
+#ifndef TANDEM_VMM_OPTIONS_H
+#define TANDEM_VMM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMM_MAX_DISKS 8
+
+struct vmm_disk {
+        const char *path;
+        bool readonly;
+};
+
+struct vmm_options {
+        const char *name;
+        const char *kernel, *initrd, *cmdline, *legacy;
+        uint64_t mem;
+        unsigned cpus;
+        unsigned ndisks;
+        struct vmm_disk disk[VMM_MAX_DISKS];
+        const char *console, *vconsole, *control, *printer;
+        uint32_t fb_width, fb_height;
+        bool rng;
+};
+
+/* Returns 0, 1 after printing help/version (exit 0), or -1 with err set (exit 2). */
+int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, size_t errlen);
+/* Parses "512M", "2G", "65536K", "1048576" into bytes; -1 on error. */
+int vmm_parse_size(const char *s, uint64_t *out);
+
+#endif
