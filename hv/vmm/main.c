@@ -17,9 +17,8 @@
 #include "devices.h"
 #include "vm.h"
 #include "vmm_options.h"
-#if __has_include("../pv/legacy.h")
+#ifdef HAVE_LEGACY
 #include "../pv/legacy.h"
-#define HAVE_LEGACY 1
 #endif
 
 /* Where the Linux framebuffer sits: below the PCI window, above RAM's 3 GiB limit. */
@@ -131,11 +130,9 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
         v->kbd = i8042_create(vm, err, errlen);
         if (!v->kbd || !cmos_rtc_create(vm, err, errlen))
                 return -1;
-#ifdef TANDEM_HAVE_PCI
         v->pci = pci_bus_create(vm, err, errlen);
         if (!v->pci)
                 return -1;
-#endif
         struct acpi_config ac = {
             .ncpus = vm->ncpus,
             .ram_size = vm->mem.ram_size,
@@ -149,7 +146,6 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
         vm->guest_shutdown_fn = linux_power_button;
         vm->guest_shutdown_opaque = vm;
 
-#ifdef TANDEM_HAVE_PCI
         for (unsigned i = 0; i < v->opt.ndisks; i++) {
                 struct virtio_device *d = virtio_blk_create(&vm->mem, vm->loop, v->opt.disk[i].path,
                                                             v->opt.disk[i].readonly, err, errlen);
@@ -172,7 +168,6 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
                 if (!r || virtio_pci_add(v->pci, r, err, errlen) < 0)
                         return -1;
         }
-#endif
         return 0;
 }
 
