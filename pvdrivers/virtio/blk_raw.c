@@ -1,0 +1,154 @@
+/* Raw image backend: the guest's disk is the file's bytes. */
+#include "blk_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "virtio_core.h"
+
+struct blk_raw {
+        struct blk_backend b;
+        int fd;
+};
+
+static int raw_fd(struct blk_backend *b)
+{
+        return ((struct blk_raw *)b)->fd;
+}
+
+/* Advances a mutable iov copy past n bytes. */
+static void iov_advance(struct iovec **iov, int *cnt, size_t n)
+{
+        while (*cnt > 0 && n >= (*iov)->iov_len) {
+                n -= (*iov)->iov_len;
+                (*iov)++;
+                (*cnt)--;
+        }
+        if (*cnt > 0 && n) {
+                (*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
+                (*iov)->iov_len -= n;
+        }
+}
+
+static int raw_rw(struct blk_backend *b, const struct iovec *in, int iovcnt, uint64_t off,
+                  bool write)
+{
+        struct iovec local[VIRTQ_MAX_CHAIN];
+        if (iovcnt > VIRTQ_MAX_CHAIN)
+                return -EINVAL;
+        memcpy(local, in, sizeof(*in) * (size_t)iovcnt);
+        struct iovec *iov = local;
+        int cnt = iovcnt;
+        while (cnt > 0) {
+                ssize_t n = write ? pwritev(raw_fd(b), iov, cnt, (off_t)off)
+                                  : preadv(raw_fd(b), iov, cnt, (off_t)off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0) {
+                        if (write)
+                                return -EIO;
+                        /* the file ends early: the rest reads as zeros */
+                        for (int i = 0; i < cnt; i++)
+                                memset(iov[i].iov_base, 0, iov[i].iov_len);
+                        return 0;
+                }
+                off += (uint64_t)n;
+                iov_advance(&iov, &cnt, (size_t)n);
+        }
+        return 0;
+}
+
+static int raw_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+        return raw_rw(b, iov, iovcnt, off, false);
+}
+
+static int raw_write(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+        return raw_rw(b, iov, iovcnt, off, true);
+}
+
+static int raw_flush(struct blk_backend *b)
+{
+        return fdatasync(raw_fd(b)) < 0 ? -errno : 0;
+}
+
+static int raw_discard(struct blk_backend *b, uint64_t off, uint64_t len)
+{
+        if (fallocate(raw_fd(b), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                      (off_t)len) < 0)
+                return -errno;
+        return 0;
+}
+
+static int raw_write_zeroes(struct blk_backend *b, uint64_t off, uint64_t len)
+{
+        if (fallocate(raw_fd(b), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                      (off_t)len) == 0)
+                return 0;
+        if (errno != EOPNOTSUPP && errno != ENOSYS)
+                return -errno;
+        static const uint8_t zeros[65536];
+        while (len > 0) {
+                size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+                struct iovec iov = {.iov_base = (void *)zeros, .iov_len = n};
+                int rc = raw_rw(b, &iov, 1, off, true);
+                if (rc < 0)
+                        return rc;
+                off += n;
+                len -= n;
+        }
+        return 0;
+}
+
+static void raw_close(struct blk_backend *b)
+{
+        close(raw_fd(b));
+        free(b);
+}
+
+static const struct blk_backend_ops raw_ops = {
+    .read = raw_read,
+    .write = raw_write,
+    .flush = raw_flush,
+    .discard = raw_discard,
+    .write_zeroes = raw_write_zeroes,
+    .close = raw_close,
+};
+
+struct blk_backend *blk_raw_open(const char *path, bool readonly, char *err, size_t errlen)
+{
+        int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+                snprintf(err, errlen, "disk image %s is not a regular file or block device", path);
+                close(fd);
+                return NULL;
+        }
+        uint64_t size = (uint64_t)st.st_size;
+        if (S_ISBLK(st.st_mode)) {
+                off_t end = lseek(fd, 0, SEEK_END);
+                size = end > 0 ? (uint64_t)end : 0;
+        }
+        struct blk_raw *r = calloc(1, sizeof(*r));
+        if (!r) {
+                snprintf(err, errlen, "out of memory opening %s", path);
+                close(fd);
+                return NULL;
+        }
+        r->fd = fd;
+        r->b = (struct blk_backend){.ops = &raw_ops, .size = size, .readonly = readonly};
+        return &r->b;
+}
