@@ -163,8 +163,12 @@ int boot_pvh_load(struct vm *vm, const char *path, const char *cmdline, struct p
         struct elf_seg segs[64];
         unsigned nsegs = 0;
         bool has_entry = false;
-        if (len < EI_NIDENT || memcmp(f, ELFMAG, SELFMAG) != 0) {
+        if (len < SELFMAG || memcmp(f, ELFMAG, SELFMAG) != 0) {
                 snprintf(err, errlen, "'%s' is not an ELF file", path);
+                goto out;
+        }
+        if (len < EI_NIDENT) {
+                snprintf(err, errlen, "ELF file is truncated");
                 goto out;
         }
         if (read_segments(f, len, segs, &nsegs, err, errlen) < 0)
