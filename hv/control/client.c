@@ -16,6 +16,7 @@
 
 struct tandem_client {
         int fd;
+        int passed_fd; /* last descriptor tandemd sent (console), or -1 */
         long long next_id;
         struct linebuf in;
         json_object *queued; /* array of events received during calls */
@@ -76,6 +77,7 @@ struct tandem_client *tandem_connect(const char *path, struct tandem_error *err)
                 return NULL;
         }
         c->fd = fd;
+        c->passed_fd = -1;
         c->next_id = 1;
         linebuf_init(&c->in, TANDEM_MAX_MESSAGE);
         c->queued = json_object_new_array();
@@ -87,6 +89,8 @@ void tandem_close(struct tandem_client *c)
         if (!c)
                 return;
         close(c->fd);
+        if (c->passed_fd >= 0)
+                close(c->passed_fd);
         linebuf_free(&c->in);
         json_object_put(c->queued);
         free(c);
@@ -102,6 +106,63 @@ static long long now_ms(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* linebuf_fill with recvmsg, so a descriptor riding on a reply is kept. */
+static ssize_t fill(struct tandem_client *c)
+{
+        struct linebuf *b = &c->in;
+        if (b->start > 0) {
+                memmove(b->data, b->data + b->start, b->len - b->start);
+                b->len -= b->start;
+                b->start = 0;
+        }
+        if (b->cap - b->len < 4096) {
+                size_t ncap = b->cap ? b->cap * 2 : 8192;
+                if (ncap > b->max + 8192)
+                        ncap = b->max + 8192;
+                if (ncap > b->cap) {
+                        char *n = realloc(b->data, ncap + 1);
+                        if (!n) {
+                                errno = ENOMEM;
+                                return -1;
+                        }
+                        b->data = n;
+                        b->cap = ncap;
+                }
+        }
+        if (b->cap == b->len) {
+                errno = EMSGSIZE;
+                return -1;
+        }
+        struct iovec iov = {.iov_base = b->data + b->len, .iov_len = b->cap - b->len};
+        union {
+                char buf[CMSG_SPACE(4 * sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = u.buf,
+                            .msg_controllen = sizeof(u.buf)};
+        ssize_t n;
+        do {
+                n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+        } while (n < 0 && errno == EINTR);
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < nfd; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (c->passed_fd >= 0)
+                                close(c->passed_fd);
+                        c->passed_fd = fd;
+                }
+        }
+        if (n > 0)
+                b->len += (size_t)n;
+        return n;
 }
 
 /* Reads the next JSON object from the socket. 1 ok, 0 timeout, -1 error. */
@@ -143,7 +204,7 @@ static int read_message(struct tandem_client *c, long long deadline, json_object
                 }
                 if (pr == 0)
                         return 0;
-                ssize_t n = linebuf_fill(&c->in, c->fd);
+                ssize_t n = fill(c);
                 if (n == 0) {
                         set_error(err, TANDEM_E_PROTOCOL, "tandemd closed the connection");
                         return -1;
@@ -211,7 +272,11 @@ static int call_raw(struct tandem_client *c, const char *method, json_object *pa
                         json_object_array_add(c->queued, m);
                         continue;
                 }
-                if (json_object_object_get_ex(m, "id", &idv) && json_object_get_int64(idv) == id) {
+                /* A reply with a null id answers whatever was sent (tandemd
+                 * refusing the connection, or a request it could not parse). */
+                bool has_id = json_object_object_get_ex(m, "id", &idv) && idv;
+                if ((has_id && json_object_get_int64(idv) == id) ||
+                    (!has_id && json_object_object_get_ex(m, "ok", NULL))) {
                         *reply_out = m;
                         return 0;
                 }
@@ -296,36 +361,23 @@ int tandem_console_open(struct tandem_client *c, const char *domain, int *fd,
                         struct tandem_error *err)
 {
         *fd = -1;
+        if (c->passed_fd >= 0) {
+                close(c->passed_fd);
+                c->passed_fd = -1;
+        }
         json_object *p = json_object_new_object();
         json_object_object_add(p, "domain", json_object_new_string(domain));
         json_object *res;
         if (tandem_call(c, "console", p, &res, err) < 0)
                 return -1;
         json_object_put(res);
-        /* tandemd sends the descriptor right after the reply line, with one
-         * byte of payload. */
-        char byte;
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = u.buf,
-                            .msg_controllen = sizeof(u.buf)};
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        if (poll(&pfd, 1, 10000) <= 0) {
-                set_error(err, TANDEM_E_TIMEOUT, "tandemd did not pass the console descriptor");
-                return -1;
-        }
-        ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-        struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
-        if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+        /* The descriptor rides on the reply line (SCM_RIGHTS), see fill(). */
+        if (c->passed_fd < 0) {
                 set_error(err, TANDEM_E_PROTOCOL, "tandemd did not pass the console descriptor");
                 return -1;
         }
-        memcpy(fd, CMSG_DATA(cm), sizeof(int));
+        *fd = c->passed_fd;
+        c->passed_fd = -1;
         return 0;
 }
 
