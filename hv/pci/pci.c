@@ -385,6 +385,11 @@ struct vm *pci_bus_vm(const struct pci_bus *bus)
         return bus->vm;
 }
 
+struct pci_device *pci_bus_device(const struct pci_bus *bus, unsigned slot)
+{
+        return slot < PCI_MAX_SLOTS ? bus->slot[slot] : NULL;
+}
+
 static int assign_bar(struct pci_bus *bus, struct pci_device *dev, struct pci_bar *b)
 {
         uint64_t addr;

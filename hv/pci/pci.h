@@ -120,6 +120,8 @@ struct pci_device {
 /* Host bridge 00:00.0 and the config ports. NULL with a reason on failure. */
 struct pci_bus *pci_bus_create(struct vm *vm, char *err, size_t errlen);
 struct vm *pci_bus_vm(const struct pci_bus *bus);
+/* The function in slot (0 is the host bridge), or NULL; for stats and tests. */
+struct pci_device *pci_bus_device(const struct pci_bus *bus, unsigned slot);
 /* Unmaps every BAR, releases every device (ops->release), frees the bus. */
 void pci_bus_destroy(struct pci_bus *bus);
 
