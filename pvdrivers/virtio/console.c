@@ -97,7 +97,9 @@ static void deliver_input(struct virtio_console *c)
         while (c->in_len > c->in_off && virtio_device_live(vdev) && vq->ready) {
                 enum virtq_pop_result r = virtq_pop(vq, vdev->mem, &c->chain);
                 if (r == VIRTQ_BROKEN) {
-                        virtio_needs_reset(vdev, "invalid descriptor chain on queue 0");
+                        char why[128];
+                        snprintf(why, sizeof(why), "queue 0: %s", virtq_broken_reason());
+                        virtio_needs_reset(vdev, why);
                         break;
                 }
                 if (r == VIRTQ_EMPTY) {

@@ -54,6 +54,9 @@ void virtio_queue_process(struct virtio_device *vdev, unsigned q, struct virtq_c
 /* True when the device accepts work (DRIVER_OK set, NEEDS_RESET clear). */
 bool virtio_device_live(const struct virtio_device *vdev);
 
+/* Why the last virtq_pop() on this thread returned VIRTQ_BROKEN (for the log). */
+const char *virtq_broken_reason(void);
+
 /* Scatter-gather copies: from/to iov starting at byte skip; return bytes copied. */
 size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t skip, void *dst, size_t len);
 size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t skip, const void *src, size_t len);

@@ -161,8 +161,8 @@ void virtio_queue_process(struct virtio_device *vdev, unsigned q, struct virtq_c
                                 return;
                 }
                 if (r == VIRTQ_BROKEN) {
-                        char why[64];
-                        snprintf(why, sizeof(why), "invalid descriptor chain on queue %u", q);
+                        char why[128];
+                        snprintf(why, sizeof(why), "queue %u: %s", q, virtq_broken_reason());
                         virtio_needs_reset(vdev, why);
                         return;
                 }

@@ -88,23 +88,46 @@ void virtq_reset(struct virtqueue *vq)
         vq->msix_vector = 0xffff;
 }
 
+/* Why the last virtq_pop() on this thread returned VIRTQ_BROKEN. */
+static _Thread_local const char *broken_reason = "invalid ring";
+
+const char *virtq_broken_reason(void)
+{
+        return broken_reason;
+}
+
+static bool fail(const char *why)
+{
+        broken_reason = why;
+        return false;
+}
+
+/* Stops the queue; why NULL keeps the reason a helper already recorded. */
+static enum virtq_pop_result broken(struct virtqueue *vq, const char *why)
+{
+        if (why)
+                broken_reason = why;
+        vq->ready = false;
+        return VIRTQ_BROKEN;
+}
+
 /* Appends one descriptor's buffer to the chain; false when the chain breaks a rule. */
 static bool chain_add(struct virtq_chain *c, const struct guest_mem *mem,
                       const struct vring_desc *d, unsigned *nsegs)
 {
         bool writable = d->flags & VIRTQ_DESC_F_WRITE;
         if (!writable && c->nin > 0)
-                return false; /* readable after writable (§2.7.4.2) */
+                return fail("readable descriptor after a writable one");
         if (++*nsegs > VIRTQ_MAX_CHAIN)
-                return false;
+                return fail("more than VIRTQ_MAX_CHAIN segments");
         if (d->len == 0)
                 return true;
         void *p = guest_mem_ptr(mem, d->addr, d->len);
         if (!p)
-                return false;
+                return fail("buffer outside guest RAM");
         uint64_t total = c->out_bytes + c->in_bytes + d->len;
         if (total > VIRTQ_MAX_CHAIN_BYTES)
-                return false;
+                return fail("request larger than VIRTQ_MAX_CHAIN_BYTES");
         c->iov[c->nout + c->nin] = (struct iovec){.iov_base = p, .iov_len = d->len};
         if (writable) {
                 c->nin++;
@@ -131,25 +154,25 @@ static bool walk_indirect(struct virtq_chain *c, const struct guest_mem *mem,
                           const struct vring_desc *ind, unsigned *nsegs)
 {
         if (ind->len == 0 || ind->len % 16 || ind->len / 16 > VIRTQ_MAX_CHAIN)
-                return false;
+                return fail("bad indirect table length");
         if (ind->flags & VIRTQ_DESC_F_NEXT)
-                return false;
+                return fail("indirect descriptor with NEXT");
         uint32_t n = ind->len / 16;
         if (!guest_mem_ptr(mem, ind->addr, ind->len))
-                return false;
+                return fail("indirect table outside guest RAM");
         uint16_t i = 0;
         for (uint32_t steps = 0;; steps++) {
                 struct vring_desc d;
                 if (steps >= n || !read_desc(mem, ind->addr, i, &d))
-                        return false; /* longer than the table: a loop */
+                        return fail("loop in an indirect table");
                 if (d.flags & VIRTQ_DESC_F_INDIRECT)
-                        return false;
+                        return fail("nested indirect descriptor");
                 if (!chain_add(c, mem, &d, nsegs))
                         return false;
                 if (!(d.flags & VIRTQ_DESC_F_NEXT))
                         return true;
                 if (d.next >= n)
-                        return false;
+                        return fail("indirect next index out of range");
                 i = d.next;
         }
 }
@@ -161,16 +184,16 @@ enum virtq_pop_result virtq_pop(struct virtqueue *vq, const struct guest_mem *me
                 return VIRTQ_EMPTY;
         uint8_t *avail = avail_ring(vq, mem);
         if (!avail)
-                goto broken;
+                return broken(vq, "avail ring outside guest RAM");
         uint16_t avail_idx = load16(avail + 2);
         uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
         if (pending == 0)
                 return VIRTQ_EMPTY;
         if (pending > vq->size)
-                goto broken;
+                return broken(vq, "avail index more than the queue size ahead");
         uint16_t head = load16(avail + 4 + 2u * (vq->last_avail & (vq->size - 1)));
         if (head >= vq->size)
-                goto broken;
+                return broken(vq, "head index out of range");
 
         chain->head = head;
         chain->nout = chain->nin = 0;
@@ -180,26 +203,22 @@ enum virtq_pop_result virtq_pop(struct virtqueue *vq, const struct guest_mem *me
         for (unsigned steps = 0;; steps++) {
                 struct vring_desc d;
                 if (steps >= vq->size || !read_desc(mem, vq->desc_gpa, i, &d))
-                        goto broken; /* more links than descriptors: a loop */
+                        return broken(vq, "descriptor chain loops");
                 if (d.flags & VIRTQ_DESC_F_INDIRECT) {
                         if (!walk_indirect(chain, mem, &d, &nsegs))
-                                goto broken;
+                                return broken(vq, NULL);
                         break;
                 }
                 if (!chain_add(chain, mem, &d, &nsegs))
-                        goto broken;
+                        return broken(vq, NULL);
                 if (!(d.flags & VIRTQ_DESC_F_NEXT))
                         break;
                 if (d.next >= vq->size)
-                        goto broken;
+                        return broken(vq, "next index out of range");
                 i = d.next;
         }
         vq->last_avail++;
         return VIRTQ_CHAIN;
-
-broken:
-        vq->ready = false;
-        return VIRTQ_BROKEN;
 }
 
 int virtq_push(struct virtqueue *vq, const struct guest_mem *mem, uint16_t head, uint32_t len)
