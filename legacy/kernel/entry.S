@@ -4,8 +4,12 @@
  * crash by hypercall (they never return, so no iret is ever executed), and
  * call kmain(start_info). */
 
+#ifndef TANDEM_ABI_VERSION
 #define TANDEM_ABI_VERSION 1
+#endif
 
+/* Test builds leave the note out to check that tandem-vmm refuses them. */
+#ifndef NO_TANDEM_NOTE
         .section .note.tandem, "a"
         .balign 4
         .long 7                 /* namesz: "Tandem\0" */
@@ -14,6 +18,7 @@
         .asciz "Tandem"
         .balign 4
         .long TANDEM_ABI_VERSION
+#endif
 
         .section .note.xen, "a"
         .balign 4

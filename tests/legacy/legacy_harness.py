@@ -26,6 +26,11 @@ def fail(msg):
     sys.exit(1)
 
 
+def workdir():
+    """A fresh temporary directory for one test's images."""
+    return tempfile.mkdtemp(prefix="legacy-test-")
+
+
 def skip_without_kvm():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no /dev/kvm")
@@ -78,7 +83,7 @@ class Legacy:
     """One tandem-vmm running the legacy guest in a temporary directory."""
 
     def __init__(self, disk, elf=None, printer=True, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="legacy-test-")
+        self.dir = workdir()
         self.sockpath = os.path.join(self.dir, "ctl.sock")
         self.spool = os.path.join(self.dir, "spool.txt") if printer else None
         self.log = open(os.path.join(self.dir, "vmm.log"), "w+b")
