@@ -1,0 +1,107 @@
+/* Create-domain, USB and phase dialogs: forms that call tandemd. */
+#include <string.h>
+
+#include "shell.h"
+#include "tandem_client.h"
+
+static GtkWidget *row(GtkGrid *g, int y, const char *label, GtkWidget *w)
+{
+        GtkWidget *l = gtk_label_new(label);
+        gtk_widget_set_halign(l, GTK_ALIGN_END);
+        gtk_grid_attach(g, l, 0, y, 1, 1);
+        gtk_grid_attach(g, w, 1, y, 1, 1);
+        return w;
+}
+
+void dialog_create_domain(struct shell *s)
+{
+        GtkWidget *d = gtk_dialog_new_with_buttons("New domain", GTK_WINDOW(s->window),
+                                                   GTK_DIALOG_MODAL, "_Cancel", GTK_RESPONSE_CANCEL,
+                                                   "_Create", GTK_RESPONSE_OK, NULL);
+        GtkWidget *grid = gtk_grid_new();
+        gtk_grid_set_row_spacing(GTK_GRID(grid), 6);
+        gtk_grid_set_column_spacing(GTK_GRID(grid), 8);
+        GtkGrid *g = GTK_GRID(grid);
+        GtkWidget *name = row(g, 0, "Name", gtk_entry_new());
+        GtkWidget *cpus = row(g, 1, "vCPUs", gtk_spin_button_new_with_range(1, 64, 1));
+        GtkWidget *mem = row(g, 2, "Memory (MiB)", gtk_spin_button_new_with_range(16, 262144, 64));
+        gtk_spin_button_set_value(GTK_SPIN_BUTTON(mem), 512);
+        GtkWidget *disk =
+            row(g, 3, "Disk image",
+                gtk_file_chooser_button_new("Disk image", GTK_FILE_CHOOSER_ACTION_OPEN));
+        GtkWidget *net = row(g, 4, "Network", gtk_combo_box_text_new());
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(net), "none", "None");
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(net), "user", "NAT (user)");
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(net), "bridge", "Bridge");
+        gtk_combo_box_set_active(GTK_COMBO_BOX(net), 0);
+        GtkWidget *usb = row(g, 5, "USB devices (vid:pid, ...)", gtk_entry_new());
+        gtk_container_add(GTK_CONTAINER(gtk_dialog_get_content_area(GTK_DIALOG(d))), grid);
+        gtk_widget_show_all(d);
+        if (gtk_dialog_run(GTK_DIALOG(d)) == GTK_RESPONSE_OK) {
+                const char *n = gtk_entry_get_text(GTK_ENTRY(name));
+                if (!n[0]) {
+                        shell_status(s, "new domain: a name is required");
+                } else {
+                        json_object *cfg = json_object_new_object();
+                        json_object_object_add(cfg, "name", json_object_new_string(n));
+                        json_object_object_add(cfg, "vcpus",
+                                               json_object_new_int(gtk_spin_button_get_value_as_int(
+                                                   GTK_SPIN_BUTTON(cpus))));
+                        json_object_object_add(cfg, "memory",
+                                               json_object_new_int(gtk_spin_button_get_value_as_int(
+                                                   GTK_SPIN_BUTTON(mem))));
+                        char *file = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(disk));
+                        if (file) {
+                                json_object *disks = json_object_new_array();
+                                json_object_array_add(disks, json_object_new_string(file));
+                                json_object_object_add(cfg, "disk", disks);
+                                g_free(file);
+                        }
+                        json_object_object_add(cfg, "network",
+                                               json_object_new_string(gtk_combo_box_get_active_id(
+                                                   GTK_COMBO_BOX(net))));
+                        const char *u = gtk_entry_get_text(GTK_ENTRY(usb));
+                        if (u[0])
+                                json_object_object_add(cfg, "usb", json_object_new_string(u));
+                        json_object *p = json_object_new_object();
+                        json_object_object_add(p, "config", cfg);
+                        daemon_action(s, "create", p);
+                }
+        }
+        gtk_widget_destroy(d);
+}
+
+/* Shows a daemon list in a message dialog, or why it is not available. */
+static void show_listing(struct shell *s, const char *title, const char *method)
+{
+        char text[2048] = "";
+        json_object *res = NULL;
+        struct tandem_error err;
+        if (!s->calls) {
+                snprintf(text, sizeof(text), "tandemd is not reachable.");
+        } else if (tandem_call(s->calls, method, NULL, &res, &err) < 0) {
+                if (!strcmp(err.code, TANDEM_E_UNKNOWN))
+                        snprintf(text, sizeof(text), "tandemd has no \"%s\" method yet.", method);
+                else
+                        snprintf(text, sizeof(text), "%s", err.message);
+        } else {
+                snprintf(text, sizeof(text), "%s",
+                         json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
+                json_object_put(res);
+        }
+        GtkWidget *d = gtk_message_dialog_new(GTK_WINDOW(s->window), GTK_DIALOG_MODAL,
+                                              GTK_MESSAGE_INFO, GTK_BUTTONS_CLOSE, "%s", title);
+        gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", text);
+        gtk_dialog_run(GTK_DIALOG(d));
+        gtk_widget_destroy(d);
+}
+
+void dialog_usb(struct shell *s)
+{
+        show_listing(s, "USB devices", "usb-list");
+}
+
+void dialog_phase(struct shell *s)
+{
+        show_listing(s, "Phase", "phase-status");
+}

@@ -1,0 +1,51 @@
+/* tandem-shell: the main window and its parts. */
+#ifndef TANDEM_SHELL_H
+#define TANDEM_SHELL_H
+
+#include <gtk/gtk.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "console.h"
+
+#define SHELL_MAX_CONSOLES 16
+
+struct shell {
+        GtkApplication *app;
+        GtkWidget *window, *tree, *notebook, *side_by_side, *status, *progress;
+        GtkWidget *graphs;
+        GtkListStore *domains; /* name, state, cpu text, memory text */
+        struct tandem_client *calls, *events;
+        guint events_watch;
+        char *socket_path;
+        struct console *consoles[SHELL_MAX_CONSOLES];
+        unsigned nconsoles;
+        bool scale_to_fit;
+        /* metric history of the selected domain, for the graphs */
+        char graph_domain[64];
+        double history[4][120];
+        unsigned nhistory;
+};
+
+enum { COL_NAME, COL_STATE, COL_CPU, COL_MEM, N_COLS };
+
+void shell_build_window(struct shell *s);
+/* Shows a console for domain (side by side and in its own tab). */
+void shell_add_console(struct shell *s, const char *domain, const char *control_path);
+void shell_status(struct shell *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* tandemd */
+void daemon_connect(struct shell *s);
+void daemon_refresh(struct shell *s);
+/* Runs method on a worker thread with a progress bar; refreshes when done. */
+void daemon_action(struct shell *s, const char *method, json_object *params);
+/* The VMM control socket tandemd reports for domain, or NULL. */
+char *daemon_control_socket(struct shell *s, const char *domain);
+
+void dialog_create_domain(struct shell *s);
+void dialog_usb(struct shell *s);
+void dialog_phase(struct shell *s);
+GtkWidget *graphs_new(struct shell *s);
+void graphs_sample(struct shell *s, json_object *metrics);
+
+#endif
