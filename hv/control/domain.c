@@ -652,6 +652,7 @@ void dom_create(struct client *c, json_object *id, json_object *params)
                 return;
         }
         const char *text = json_object_get_string(v);
+        int text_len = json_object_get_string_len(v);
         const char *path = param_string(params, "path");
         if (params && json_object_object_get_ex(params, "path", &v) && !path) {
                 api_reply_error(c, id, TANDEM_E_INVALID, "path: expected a string");
@@ -662,7 +663,7 @@ void dom_create(struct client *c, json_object *id, json_object *params)
                 return;
         if (!path)
                 path = "<request>";
-        if ((int)strlen(text) != json_object_get_string_len(v)) {
+        if ((int)strlen(text) != text_len) {
                 api_reply_error(c, id, TANDEM_E_CONFIG, "%s:1: NUL byte in config", path);
                 return;
         }

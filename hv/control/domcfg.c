@@ -674,8 +674,6 @@ int domcfg_parse(const char *text, const char *path, struct domcfg *cfg, json_ob
                 snprintf(ps.dir, sizeof(ps.dir), "%.*s", (int)(slash - path), path);
         if (slash == path)
                 snprintf(ps.dir, sizeof(ps.dir), "/");
-        if (memchr(text, '\0', strlen(text)) != text + strlen(text))
-                return fail(&ps, 1, "NUL byte in config");
 
         char seen[64][32];
         size_t n_seen = 0;
