@@ -18,6 +18,7 @@ static const GOptionEntry entries[] = {
     {"attach", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &opt_attach,
      "show a console straight from a VMM control socket", "DOMAIN=SOCKET"},
     {"fullscreen", 'f', 0, G_OPTION_ARG_NONE, &opt_fullscreen, "start full screen", NULL},
+    {"no-scale", 'n', 0, G_OPTION_ARG_NONE, &opt_no_scale, "show guests 1:1, not scaled", NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 

@@ -7,7 +7,7 @@ from uitest import *
 start_xvfb()
 legacy_proc, legacy = start_host("legacy", "Legacy betting terminal")
 linux_proc, linux = start_host("linux1", "Second domain: linux1")
-start([os.environ["TANDEM_SHELL"], "--fullscreen",
+start([os.environ["TANDEM_SHELL"], "--fullscreen", "--no-scale",
        "--socket", os.path.join(tmp, "no-tandemd.sock"),
        "--attach", "legacy=" + legacy, "--attach", "linux1=" + linux])
 if not find(legacy) or not find(linux):
