@@ -250,6 +250,9 @@ static int32_t dispatch(struct legacy_domain *d, const struct kvm_regs *r)
 void legacy_hypercall(struct vcpu *vcpu, void *opaque)
 {
         struct legacy_domain *d = opaque;
+        /* Only a 32-bit OUT is a hypercall; byte/word writes are ignored. */
+        if (vcpu->run->io.size != 4)
+                return;
         struct kvm_regs regs;
         if (vcpu_get_regs(vcpu, &regs) < 0) {
                 vm_request_exit(d->vm, VM_EXIT_ERROR, "legacy: cannot read vCPU registers");

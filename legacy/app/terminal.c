@@ -489,7 +489,10 @@ static void do_sell(void)
         }
         long stake = parse_stake(ui.fields[2].buf, ui.fields[2].len);
         if (stake < 0) {
-                set_message(A_ERROR, "INVALID STAKE - enter 1.00 to 5000.00 SEK");
+                char buf[64];
+                fmt(buf, sizeof(buf), "INVALID STAKE %s - enter 1.00 to 5000.00 SEK",
+                    ui.fields[2].buf);
+                set_message(A_ERROR, buf);
                 ui.fields[2].len = 0;
                 ui.fields[2].buf[0] = 0;
                 focus(2);

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from legacy_harness import Legacy, fail, mkdisk, skip_without_kvm, workdir  # noqa: E402
@@ -20,6 +21,7 @@ def expect_refusal(disk, text):
         if text not in vm.output():
             fail("%s: console log lacks %r:\n%s" % (disk, text, vm.output()))
         vm.type("1001\n")  # input must not get past the refusal screen
+        time.sleep(0.3)
         if any("MAIN MENU" in l or "OPERATOR LOGIN" in l for l in vm.ctl.screen()):
             fail("refused disk still reached the application")
         vm.stop()

@@ -32,11 +32,13 @@ try:
     vm.wait_screen("UNKNOWN RUNNER 9 IN RACE 01")
     vm.keys("BACKSPACE")
     vm.type("2\n0\n")
-    vm.wait_screen("INVALID STAKE")
+    vm.wait_screen("INVALID STAKE 0 -")
     vm.type("6000\n")
-    vm.wait_screen("INVALID STAKE")
+    vm.wait_screen("INVALID STAKE 6000 -")
     vm.type("1.234\n")
-    vm.wait_screen("INVALID STAKE")
+    vm.wait_screen("INVALID STAKE 1.234 -")
+    vm.type(".\n")
+    vm.wait_screen("INVALID STAKE . -")
     if vm.stop() != 0:
         fail("VMM did not power off:\n" + vm.output())
 finally:

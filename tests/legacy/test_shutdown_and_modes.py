@@ -43,6 +43,12 @@ try:
     vm.keys("ESC")
     vm.wait_screen("MAIN MENU")
     vm.type("5")
+    deadline = time.time() + 20
+    r = vm.ctl.call("screen-text")
+    while (r["width"] != 132 or len(r["lines"]) != 43 or
+           not r["lines"][42].startswith(" 1-5 choose")) and time.time() < deadline:
+        time.sleep(0.02)
+        r = vm.ctl.call("screen-text")
     vm.wait_screen("MAIN MENU")
     r = vm.ctl.call("screen-text")
     if (r["width"], r["height"]) != (132, 43) or len(r["lines"]) != 43:
