@@ -254,7 +254,19 @@ static int call_raw(struct tandem_client *c, const char *method, json_object *pa
         int w = write_all_timeout(c->fd, line, len + 1, timeout_ms < 0 ? 600000 : timeout_ms);
         free(line);
         if (w < 0) {
-                set_error(err, TANDEM_E_PROTOCOL, "sending to tandemd: %s", strerror(errno));
+                /* tandemd may have refused the connection before reading:
+                 * its one-line answer says why, better than EPIPE. */
+                int saved = errno;
+                json_object *m;
+                struct tandem_error ignored;
+                if (read_message(c, now_ms() + 1000, &m, &ignored) == 1) {
+                        if (json_object_object_get_ex(m, "ok", NULL)) {
+                                *reply_out = m;
+                                return 0;
+                        }
+                        json_object_put(m);
+                }
+                set_error(err, TANDEM_E_PROTOCOL, "sending to tandemd: %s", strerror(saved));
                 return -1;
         }
         long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
