@@ -8,10 +8,13 @@
 #define RACECARD_FILE "RACECARD.DAT"
 #define OPERATOR_FILE "OPERATOR.DAT"
 #define TICKETS_FILE  "TICKETS.DAT"
+#define REPORTS_DIR   "REPORTS"
+#define TOTALS_FILE   "TOTALS.DAT"
 
 #define RACECARD_LEN 47
 #define OPERATOR_LEN 32
 #define TICKET_LEN   64
+#define TOTALS_LEN   46
 
 #define TRACK_W       12
 #define RUNNER_W      20

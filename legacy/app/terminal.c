@@ -582,12 +582,38 @@ static void do_cancel(void)
         print_receipt(&t, find_runner(t.race, t.runner), true);
 }
 
+/* Appends the totals to REPORTS/TOTALS.DAT (the directory is created on
+ * first use) so the day's figures survive the ticket file's rollover. */
+static int archive_totals(const struct totals *t, const char *stamp)
+{
+        struct fat_file f;
+        int r = fat_open(REPORTS_DIR "/" TOTALS_FILE, &f);
+        if (r == FAT_ENOENT) {
+                r = fat_mkdir(REPORTS_DIR);
+                if (r < 0 && r != FAT_EEXIST)
+                        return r;
+                r = fat_create(REPORTS_DIR "/" TOTALS_FILE, &f);
+        }
+        if (r < 0)
+                return r;
+        char rec[TOTALS_LEN + 1];
+        fmt(rec, sizeof(rec), "%s %04u %06u %06u %010u\r\n", stamp, ui.op->id, t->sold,
+            t->cancelled, t->stake);
+        return fat_write(&f, f.size - f.size % TOTALS_LEN, rec, TOTALS_LEN);
+}
+
 static void print_totals(void)
 {
         struct totals t;
         compute_totals(&t);
         char stamp[15], buf[400];
         stamp_now(stamp);
+        int a = archive_totals(&t, stamp);
+        if (a < 0) {
+                set_message(A_ERROR, a == FAT_ENOSPC ? "DISK FULL - TOTALS NOT ARCHIVED"
+                                                     : "DISK ERROR - TOTALS NOT ARCHIVED");
+                return;
+        }
         int n = fmt(buf, sizeof(buf),
                     "================================\r\n"
                     " TANDEM TOTE END OF DAY %s\r\n"

@@ -88,13 +88,14 @@ class Legacy:
         self.spool = os.path.join(self.dir, "spool.txt") if printer else None
         self.log = open(os.path.join(self.dir, "vmm.log"), "w+b")
         cmd = [tool("vmm"), "--legacy", elf or tool("elf"), "--mem", "16M",
-               "--control", self.sockpath, "--console", "none"]
+               "--control", self.sockpath, "--console", "stdio"]
         if disk:
             cmd += ["--disk", disk]
         if self.spool:
             cmd += ["--printer", self.spool]
         cmd += list(extra)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
         self.ctl = None
 
     def connect(self):

@@ -13,7 +13,8 @@ skip_without_kvm()
 disk = os.path.join(workdir(), "data.img")
 mkdisk(disk)
 r = subprocess.run([tool("vmm"), "--legacy", tool("badhc"), "--mem", "16M", "--disk", disk,
-                    "--console", "none"], capture_output=True, text=True, timeout=60)
+                    "--console", "stdio"], stdin=subprocess.DEVNULL, capture_output=True,
+                   text=True, timeout=60)
 out = r.stdout + r.stderr
 checks = re.findall(r"^CHECK (\S+) got=(-?\d+) want=(-?\d+) (ok|BAD)$", out, re.M)
 if len(checks) < 30:

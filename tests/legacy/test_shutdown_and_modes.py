@@ -1,12 +1,13 @@
 """Cancel and end-of-day totals, the 132x43 mode, idling without exits, and a
 clean shutdown request delivered as a PV event."""
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from legacy_harness import (Legacy, fail, fsck_clean, login, mkdisk, sell,  # noqa: E402
-                            skip_without_kvm, tickets, workdir)
+from legacy_harness import (Legacy, fail, fsck_clean, login, mkdisk, mtype,  # noqa: E402
+                            sell, skip_without_kvm, tickets, workdir)
 
 skip_without_kvm()
 disk = os.path.join(workdir(), "data.img")
@@ -71,6 +72,10 @@ spool = open(vm.spool, encoding="cp850").read()
 if "TANDEM TOTE CANCELLATION" not in spool or "TOTAL STAKES SEK 25.25" not in spool:
     fail("cancellation or totals not printed:\n" + spool)
 status = {t["number"]: t["status"] for t in tickets(disk)}
+# The totals were archived in a subdirectory the guest's FAT driver created.
+totals = mtype(disk, "REPORTS/TOTALS.DAT")
+if len(totals) != 46 or not re.fullmatch(r"\d{14} 1001 000001 000001 0000002525\r\n", totals):
+    fail("REPORTS/TOTALS.DAT: %r" % totals)
 if status != {1: "C", 2: "S"}:
     fail("ticket status on disk: %s" % status)
 fsck_clean(disk)
