@@ -17,11 +17,10 @@
 #include "devices.h"
 #include "vm.h"
 #include "vmm_options.h"
-#ifdef HAVE_LEGACY
 #include "../pv/legacy.h"
-#endif
 
-/* Where the Linux framebuffer sits: below the PCI window, above RAM's 3 GiB limit. */
+/* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
+ * 3 GiB limit. PVH test guests find it here; Linux reads it from boot_params. */
 #define LINUX_FB_GPA 0xD0000000ULL
 
 struct vmm {
@@ -192,7 +191,6 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
 {
         struct vm *vm = &v->vm;
         if (v->opt.legacy) {
-#ifdef HAVE_LEGACY
                 struct pvh_image img;
                 if (boot_pvh_load(vm, v->opt.legacy, NULL, &img, err, errlen) < 0)
                         return -1;
@@ -202,14 +200,14 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
                     .printer_path = v->opt.printer,
                     .cols = 80,
                     .rows = 25,
+                    .console = v->opt.console,
                 };
                 return legacy_setup(vm, v->ctl, &img, &lc, err, errlen) ? 0 : -1;
-#else
-                snprintf(err, errlen, "this build has no legacy guest support");
-                return -1;
-#endif
         }
         if (setup_platform(v, err, errlen) < 0)
+                return -1;
+        struct boot_fb fb = {0};
+        if (setup_linux_display(v, &fb, err, errlen) < 0)
                 return -1;
         if (boot_file_is_elf(v->opt.kernel)) {
                 if (v->opt.initrd) {
@@ -226,9 +224,8 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
             .initrd = v->opt.initrd,
             .cmdline = v->opt.cmdline,
             .acpi_rsdp = vm->acpi_rsdp,
+            .fb = fb,
         };
-        if (setup_linux_display(v, &bp.fb, err, errlen) < 0)
-                return -1;
         return boot_linux_load(vm, &bp, err, errlen) < 0 ? -1 : 0;
 }
 
