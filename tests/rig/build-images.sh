@@ -126,7 +126,7 @@ done
 l1 "$KERNEL" /rig/l2/vmlinuz
 
 # ---- Cache check
-hash_inputs() {
+list_inputs() {
 	{
 		echo "kver $KVER"
 		echo "l2-modules ${L2_MODS[*]}"
@@ -134,17 +134,23 @@ hash_inputs() {
 		local e
 		for e in "${L2_MANIFEST[@]}"; do echo "l2 $e $(sha256sum <"${e%% *}" | cut -c1-64)"; done
 		for e in "${L1_MANIFEST[@]}"; do echo "l1 $e $(sha256sum <"${e%% *}" | cut -c1-64)"; done
-		sha256sum <"$0" | cut -c1-64
-	} | sha256sum | cut -c1-64
+		echo "script $(sha256sum <"$0" | cut -c1-64)"
+	}
 }
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
-HASH=$(hash_inputs)
+list_inputs >"$OUT/inputs.new"
+HASH=$(sha256sum <"$OUT/inputs.new" | cut -c1-64)
 if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$HASH" ] &&
 	[ -f "$OUT/l1.cpio" ] && [ -f "$OUT/l2.cpio.gz" ] && [ -f "$OUT/vmlinuz" ]; then
 	echo "build-images: up to date ($OUT)"
+	rm -f "$OUT/inputs.new"
 	exit 0
+fi
+if [ -f "$OUT/inputs.list" ]; then
+	echo "build-images: inputs changed: $(diff "$OUT/inputs.list" "$OUT/inputs.new" |
+		sed -n 's/^> [^ ]* [^ ]* \([^ ]*\) .*/\1/p; s/^> \([a-z0-9-]*\) .*/\1/p' | sort -u | tr '\n' ' ')"
 fi
 
 # ---- Build
@@ -179,4 +185,5 @@ pack "$STAGE/l1" >"$STAGE/l1.cpio"
 cp "$KERNEL" "$STAGE/vmlinuz"
 mv -f "$STAGE/vmlinuz" "$STAGE/l1.cpio" "$STAGE/l2.cpio.gz" "$OUT/"
 echo "$HASH" >"$OUT/inputs.sha256"
+mv -f "$OUT/inputs.new" "$OUT/inputs.list"
 echo "build-images: built $OUT (kernel $KVER; L1 modules: ${L1_MODS[*]}; L2 modules: ${L2_MODS[*]})"

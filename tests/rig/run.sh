@@ -10,7 +10,9 @@
 #   --timeout    limit for each scenario inside L1 (default 300)
 #   --verbose    stream the whole L1 serial console, not only verdicts, and
 #                show every scenario's logs, not only those that failed
-# Environment: RIG_L1_SMP (default 2), RIG_L1_MEM (default 2560, MiB).
+# Environment: RIG_L1_SMP (default 2), RIG_L1_MEM (default 2560, MiB),
+# RIG_EXTRA_APPEND (more words for the L1 kernel command line, e.g. a
+# scenario's rig.* parameters).
 set -uo pipefail
 
 RIG_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -133,7 +135,7 @@ timeout "$TOTAL" qemu-system-x86_64 -M pc -cpu EPYC,+svm,+npt \
 	-smp "${RIG_L1_SMP:-2}" -m "${RIG_L1_MEM:-2560}" \
 	-display none -vga none -nic none -no-reboot -serial stdio -monitor none \
 	-kernel "$CACHE/vmlinuz" -initrd "$RUN/initrd.cpio" \
-	-append "console=ttyS0 quiet panic=-1 rig.scenarios=$LIST rig.timeout=$SCENARIO_TIMEOUT${VERBOSE:+ rig.show=all}" \
+	-append "console=ttyS0 quiet panic=-1 rig.scenarios=$LIST rig.timeout=$SCENARIO_TIMEOUT${VERBOSE:+ rig.show=all} ${RIG_EXTRA_APPEND:-}" \
 	"${QEMU_EXTRA[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$LOG" | filter
 QEMU_RC=${PIPESTATUS[0]}
 rm -f "$RUN/initrd.cpio"
