@@ -107,6 +107,16 @@ class Legacy:
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
 
+    def wait_output(self, text, timeout=10):
+        """Waits for text in the VMM's output (the PV console is written by
+        the console multiplexer, so it may trail the screen)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.output():
+                return True
+            time.sleep(0.02)
+        return False
+
     def wait_screen(self, text, timeout=30):
         deadline = time.time() + timeout
         lines = []

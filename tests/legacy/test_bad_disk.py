@@ -18,7 +18,7 @@ def expect_refusal(disk, text):
         lines = vm.wait_screen("DATA DISK REFUSED")
         if not any(text in l for l in lines):
             fail("%s: expected %r on screen:\n%s" % (disk, text, "\n".join(lines)))
-        if text not in vm.output():
+        if not vm.wait_output(text):
             fail("%s: console log lacks %r:\n%s" % (disk, text, vm.output()))
         vm.type("1001\n")  # input must not get past the refusal screen
         time.sleep(0.3)

@@ -22,7 +22,17 @@ try:
     sell(vm, 2, 2, "25.25", "TICKET 000002 SAVED")
     vm.keys("ESC")
     vm.wait_screen("MAIN MENU")
+    # Paused, the vCPU leaves its block hypercall and parks: keys wait.
+    r = vm.ctl.call("pause")
+    if not r.get("ok"):
+        fail("pause: %s" % r)
     vm.type("2")
+    time.sleep(0.3)
+    if any("CANCEL TICKET" in l for l in vm.ctl.screen()):
+        fail("a paused guest handled a key")
+    r = vm.ctl.call("resume")
+    if not r.get("ok"):
+        fail("resume: %s" % r)
     vm.wait_screen("CANCEL TICKET")
     vm.type("1\n")
     vm.wait_screen("TICKET 000001 CANCELLED, REFUND SEK 50.00")
@@ -63,7 +73,7 @@ try:
     if after - before > 2:
         fail("guest not idle: %d exits in one idle second" % (after - before))
     rc = vm.stop()
-    if rc != 0 or "shutdown requested, 2 tickets on disk" not in vm.output():
+    if rc != 0 or not vm.wait_output("shutdown requested, 2 tickets on disk"):
         fail("clean shutdown failed (exit %d):\n%s" % (rc, vm.output()))
 finally:
     if vm.proc.poll() is None:
