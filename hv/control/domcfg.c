@@ -615,11 +615,11 @@ static int assign(struct parser *ps, const char *key, int keyline, struct val *v
                         struct dom_disk *d = &cfg->disks[cfg->n_disks];
                         if (parse_disk(ps, &v->items[i], d) < 0)
                                 return -1;
-                        for (size_t j = 0; j < cfg->n_disks; j++)
+                        cfg->n_disks++; /* owned by cfg from here, even on error */
+                        for (size_t j = 0; j + 1 < cfg->n_disks; j++)
                                 if (!strcmp(cfg->disks[j].vdev, d->vdev))
                                         return fail(ps, v->items[i].line,
                                                     "disk: vdev '%s' is used twice", d->vdev);
-                        cfg->n_disks++;
                 }
         } else if (!strcmp(key, "vif")) {
                 if (want_list(ps, key, v, DOMCFG_MAX_VIFS) < 0)

@@ -3,6 +3,7 @@
 idle guest ignores the power button, so the timeout path), destroy; guests
 that power off, reboot and crash by themselves, with each policy; every
 state seen in `list` and in the event stream."""
+import os
 import sys
 
 from tstlib import Client, check, run
@@ -45,6 +46,18 @@ def main(env):
     check("web" not in [d["name"] for d in env.cli_json("list")["domains"]], "still listed")
     env.cli("info", "web", check_rc=4)
 
+    # The legacy guest answers a clean shutdown by powering off.
+    if env.legacy:
+        path = os.path.join(env.dir, "term.cfg")
+        with open(path, "w") as f:
+            f.write(f'name = "term"\ntype = "tandem-legacy"\nkernel = "{env.legacy}"\n'
+                    'memory = 32\non_poweroff = "preserve"\n')
+        env.cli("create", path)
+        env.cli("shutdown", "-w", "-t", "60", "term")
+        info = env.cli_json("info", "term")
+        check(info["state"] == "stopped" and info["reason"] == "powered off", f"term {info}")
+        env.cli("destroy", "term")
+
     # A guest that powers off by itself: on_poweroff=preserve keeps it.
     env.cli("create", "--no-wait", env.config("off", mode=1, on_poweroff="preserve"))
     c = Client(env.sock)
@@ -81,6 +94,9 @@ def main(env):
     web = states_of(evs, "web")
     check(web == ["starting", "running", "paused", "running", "shutting_down", "stopped",
                   "destroyed"], f"web states {web}")
+    if env.legacy:
+        check(states_of(evs, "term") == ["starting", "running", "shutting_down", "stopped",
+                                         "destroyed"], f"term {states_of(evs, 'term')}")
     check(states_of(evs, "off")[-2:] == ["stopped", "destroyed"], f"off {states_of(evs, 'off')}")
     check(states_of(evs, "boom")[-2:] == ["crashed", "destroyed"], "boom states")
     check(states_of(evs, "gone")[-2:] == ["crashed", "destroyed"], "gone states")

@@ -26,6 +26,8 @@ class Env:
                  metrics_interval_ms=1000):
         (self.tandemd, self.tandem, self.cfgcheck, self.vmm,
          self.guest) = [os.path.abspath(a) for a in argv[1:6]]
+        # The legacy guest (legacy/), which answers a clean shutdown.
+        self.legacy = os.path.abspath(argv[6]) if len(argv) > 6 else None
         if not os.path.exists("/dev/kvm"):
             print("SKIP: no /dev/kvm")
             sys.exit(77)
