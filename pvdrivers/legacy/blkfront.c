@@ -149,8 +149,16 @@ static int submit(uint32_t type, uint32_t lba, void *buf, uint32_t count)
         uint32_t bit = 1u << dev_port;
         uint32_t pending = (uint32_t)tpv_hypercall2(TPV_HC_EVENT_NOTIFY, dev_port, 0);
         (void)pending;
-        while (*(volatile uint16_t *)&vq.used.idx == last_used)
+        while (*(volatile uint16_t *)&vq.used.idx == last_used) {
                 pv_block(bit);
+                if (*(volatile uint16_t *)&vq.used.idx != last_used)
+                        break;
+                /* Woken without a completion: the device may have given up
+                 * on our rings (NEEDS_RESET); never wait forever for it. */
+                struct tpv_bus_op op = {.opcode = TPV_BUS_GET_STATUS};
+                if (bus_op(&op) < 0 || (op.value & (64 | 128)))
+                        return TPV_EIO;
+        }
         barrier();
         last_used++;
         return req_status == VIRTIO_BLK_S_OK ? 0 : TPV_EIO;

@@ -15,9 +15,9 @@ def expect_refusal(disk, text):
     vm = Legacy(disk)
     try:
         vm.connect()
-        lines = vm.wait_screen("DATA DISK REFUSED")
-        if not any(text in l for l in lines):
-            fail("%s: expected %r on screen:\n%s" % (disk, text, "\n".join(lines)))
+        lines = vm.wait_screen(text)
+        if not any("DATA DISK REFUSED" in l for l in lines):
+            fail("%s: no refusal title on screen:\n%s" % (disk, "\n".join(lines)))
         if not vm.wait_output(text):
             fail("%s: console log lacks %r:\n%s" % (disk, text, vm.output()))
         vm.type("1001\n")  # input must not get past the refusal screen

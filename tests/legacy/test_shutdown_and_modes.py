@@ -43,7 +43,7 @@ try:
     vm.keys("ESC")
     vm.wait_screen("MAIN MENU")
     vm.type("3")
-    lines = vm.wait_screen("END OF DAY TOTALS")
+    lines = vm.wait_screen("This operator")  # drawn last
     text = "\n".join(lines)
     for want in ("Tickets sold            1", "Tickets cancelled       1",
                  "Total stakes SEK       25.25"):
