@@ -1,0 +1,357 @@
+/* tandem-image: create, inspect, convert, check and resize disk images
+ * (raw, qcow2, vpc). `tandem image ...` dispatches here. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "image.h"
+
+#define CHUNK (1u << 20)
+
+static int usage(void)
+{
+        fprintf(stderr, "usage: tandem-image create [-f FMT] [-o cluster_size=N,compat=0.10|1.1] "
+                        "[-b BACKING [-F FMT]] [--fixed] PATH SIZE\n"
+                        "       tandem-image info [--json] [-f FMT] PATH\n"
+                        "       tandem-image convert [-f FMT] [-O FMT] [-p] SRC DST\n"
+                        "       tandem-image check [--json] PATH\n"
+                        "       tandem-image resize PATH [+]SIZE\n");
+        return 1;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s || s[0] == '-')
+                return -1;
+        int shift = 0;
+        switch (*end) {
+        case 'k':
+        case 'K':
+                shift = 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                shift = 20;
+                end++;
+                break;
+        case 'g':
+        case 'G':
+                shift = 30;
+                end++;
+                break;
+        case 't':
+        case 'T':
+                shift = 40;
+                end++;
+                break;
+        case 'e':
+        case 'E':
+                shift = 60;
+                end++;
+                break;
+        }
+        if (*end == 'i' || *end == 'B')
+                end++;
+        if (*end == 'B')
+                end++;
+        if (*end || (shift && v > (~0ULL >> shift)))
+                return -1;
+        *out = (uint64_t)v << shift;
+        return 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+        const char *fmt = "qcow2";
+        struct image_create_opts o = {0};
+        static const struct option lo[] = {{"fixed", no_argument, NULL, 'x'}, {0}};
+        int c;
+        while ((c = getopt_long(argc, argv, "f:o:b:F:", lo, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        fmt = optarg;
+                        break;
+                case 'b':
+                        o.backing = optarg;
+                        break;
+                case 'F':
+                        o.backing_format = optarg;
+                        break;
+                case 'x':
+                        o.vhd_fixed = true;
+                        break;
+                case 'o':
+                        for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+                                if (!strncmp(tok, "cluster_size=", 13)) {
+                                        if (parse_size(tok + 13, &o.cluster_size) < 0) {
+                                                fprintf(stderr,
+                                                        "tandem-image: bad cluster size '%s'\n",
+                                                        tok + 13);
+                                                return 1;
+                                        }
+                                } else if (!strcmp(tok, "compat=0.10")) {
+                                        o.qcow2_version = 2;
+                                } else if (!strcmp(tok, "compat=1.1")) {
+                                        o.qcow2_version = 3;
+                                } else if (!strcmp(tok, "subformat=fixed")) {
+                                        o.vhd_fixed = true;
+                                } else {
+                                        fprintf(stderr, "tandem-image: unknown option '%s'\n", tok);
+                                        return 1;
+                                }
+                        }
+                        break;
+                default:
+                        return usage();
+                }
+        }
+        uint64_t size = 0;
+        char err[512];
+        if (optind + 1 == argc && o.backing) {
+                struct blk_backend *b =
+                    blk_image_open(o.backing, o.backing_format, true, err, sizeof(err));
+                if (!b) {
+                        fprintf(stderr, "tandem-image: %s\n", err);
+                        return 1;
+                }
+                size = b->size;
+                b->ops->close(b);
+        } else if (optind + 2 != argc || parse_size(argv[optind + 1], &size) < 0) {
+                if (optind + 2 == argc)
+                        fprintf(stderr, "tandem-image: bad size '%s'\n", argv[optind + 1]);
+                return usage();
+        }
+        if (blk_image_create(argv[optind], fmt, size, &o, err, sizeof(err)) < 0) {
+                fprintf(stderr, "tandem-image: %s\n", err);
+                return 1;
+        }
+        return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+        const char *fmt = NULL;
+        bool json = false;
+        static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {0}};
+        int c;
+        while ((c = getopt_long(argc, argv, "f:", lo, NULL)) != -1) {
+                if (c == 'f')
+                        fmt = optarg;
+                else if (c == 'j')
+                        json = true;
+                else
+                        return usage();
+        }
+        if (optind + 1 != argc)
+                return usage();
+        char err[512];
+        struct blk_backend *b = blk_image_open(argv[optind], fmt, true, err, sizeof(err));
+        if (!b) {
+                fprintf(stderr, "tandem-image: %s\n", err);
+                return 1;
+        }
+        struct image_info in;
+        blk_image_info(b, &in);
+        if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "filename", json_object_new_string(argv[optind]));
+                json_object_object_add(o, "format", json_object_new_string(in.format));
+                json_object_object_add(o, "virtual-size",
+                                       json_object_new_int64((int64_t)in.virtual_size));
+                if (in.cluster_size)
+                        json_object_object_add(o, "cluster-size",
+                                               json_object_new_int64((int64_t)in.cluster_size));
+                if (in.version)
+                        json_object_object_add(o, "version", json_object_new_int(in.version));
+                if (in.backing[0])
+                        json_object_object_add(o, "backing-filename",
+                                               json_object_new_string(in.backing));
+                if (in.backing_format[0])
+                        json_object_object_add(o, "backing-filename-format",
+                                               json_object_new_string(in.backing_format));
+                json_object_object_add(o, "dirty", json_object_new_boolean(in.dirty));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+                json_object_put(o);
+        } else {
+                printf("image: %s\nformat: %s\nvirtual size: %llu bytes\n", argv[optind], in.format,
+                       (unsigned long long)in.virtual_size);
+                if (in.cluster_size)
+                        printf("cluster size: %llu\n", (unsigned long long)in.cluster_size);
+                if (in.backing[0])
+                        printf("backing file: %s%s%s%s\n", in.backing,
+                               in.backing_format[0] ? " (" : "", in.backing_format,
+                               in.backing_format[0] ? ")" : "");
+                if (in.dirty)
+                        printf("dirty: yes\n");
+        }
+        b->ops->close(b);
+        return 0;
+}
+
+static void progress(uint64_t done, uint64_t total)
+{
+        int pct = total ? (int)(done * 100 / total) : 100;
+        char bar[41];
+        memset(bar, '#', (size_t)(pct * 40 / 100));
+        memset(bar + pct * 40 / 100, '.', 40 - (size_t)(pct * 40 / 100));
+        bar[40] = 0;
+        fprintf(stderr, "\r[%s] %3d%%", bar, pct);
+        if (done == total)
+                fputc('\n', stderr);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+        return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+        const char *ifmt = NULL, *ofmt = "raw";
+        bool show = false;
+        int c;
+        while ((c = getopt(argc, argv, "f:O:p")) != -1) {
+                if (c == 'f')
+                        ifmt = optarg;
+                else if (c == 'O')
+                        ofmt = optarg;
+                else if (c == 'p')
+                        show = true;
+                else
+                        return usage();
+        }
+        if (optind + 2 != argc)
+                return usage();
+        show = show || isatty(2);
+        char err[512];
+        struct blk_backend *src = blk_image_open(argv[optind], ifmt, true, err, sizeof(err));
+        if (!src) {
+                fprintf(stderr, "tandem-image: %s\n", err);
+                return 1;
+        }
+        const char *dpath = argv[optind + 1];
+        struct blk_backend *dst = NULL;
+        uint8_t *buf = malloc(CHUNK);
+        int rc = 1;
+        if (!buf || blk_image_create(dpath, ofmt, src->size, NULL, err, sizeof(err)) < 0 ||
+            !(dst = blk_image_open(dpath, ofmt, false, err, sizeof(err)))) {
+                fprintf(stderr, "tandem-image: %s\n", buf ? err : "out of memory");
+                goto out;
+        }
+        /* a vpc destination may round the size up to its geometry */
+        for (uint64_t off = 0; off < src->size; off += CHUNK) {
+                size_t n = src->size - off < CHUNK ? (size_t)(src->size - off) : CHUNK;
+                struct iovec iov = {.iov_base = buf, .iov_len = n};
+                int e = src->ops->read(src, &iov, 1, off);
+                if (e == 0 && !all_zero(buf, n)) /* fresh images read as zeros: stay sparse */
+                        e = dst->ops->write(dst, &iov, 1, off);
+                if (e < 0) {
+                        fprintf(stderr, "\ntandem-image: convert failed at offset %llu: %s\n",
+                                (unsigned long long)off, strerror(-e));
+                        goto out;
+                }
+                if (show)
+                        progress(off + n, src->size);
+        }
+        if (dst->ops->flush(dst) < 0) {
+                fprintf(stderr, "tandem-image: flush of %s failed\n", dpath);
+                goto out;
+        }
+        rc = 0;
+out:
+        free(buf);
+        if (dst)
+                dst->ops->close(dst);
+        src->ops->close(src);
+        return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+        bool json = argc > 1 && !strcmp(argv[1], "--json");
+        if (argc != 2 + json)
+                return usage();
+        const char *path = argv[1 + json];
+        char err[512];
+        struct image_check ck;
+        if (blk_image_check(path, &ck, err, sizeof(err)) < 0) {
+                fprintf(stderr, "tandem-image: %s\n", err);
+                return 1;
+        }
+        if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "filename", json_object_new_string(path));
+                json_object_object_add(o, "referenced-clusters",
+                                       json_object_new_int64((int64_t)ck.referenced_clusters));
+                json_object_object_add(o, "leaks", json_object_new_int64((int64_t)ck.leaks));
+                json_object_object_add(o, "corruptions",
+                                       json_object_new_int64((int64_t)ck.corruptions));
+                if (ck.first_problem[0])
+                        json_object_object_add(o, "first-problem",
+                                               json_object_new_string(ck.first_problem));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+                json_object_put(o);
+        } else {
+                printf("%s: %llu leaked clusters, %llu corruptions%s%s\n", path,
+                       (unsigned long long)ck.leaks, (unsigned long long)ck.corruptions,
+                       ck.first_problem[0] ? "; first: " : "", ck.first_problem);
+        }
+        return ck.corruptions ? 2 : ck.leaks ? 3 : 0;
+}
+
+static int cmd_resize(int argc, char **argv)
+{
+        if (argc != 3)
+                return usage();
+        const char *path = argv[1], *arg = argv[2];
+        uint64_t size;
+        char err[512];
+        bool rel = arg[0] == '+';
+        if (parse_size(arg + rel, &size) < 0) {
+                fprintf(stderr, "tandem-image: bad size '%s'\n", arg);
+                return 1;
+        }
+        if (rel) {
+                struct blk_backend *b = blk_image_open(path, NULL, true, err, sizeof(err));
+                if (!b) {
+                        fprintf(stderr, "tandem-image: %s\n", err);
+                        return 1;
+                }
+                size += b->size;
+                b->ops->close(b);
+        }
+        if (blk_image_resize(path, size, err, sizeof(err)) < 0) {
+                fprintf(stderr, "tandem-image: %s\n", err);
+                return 1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 2)
+                return usage();
+        const char *cmd = argv[1];
+        argc--;
+        argv++;
+        if (!strcmp(cmd, "create"))
+                return cmd_create(argc, argv);
+        if (!strcmp(cmd, "info"))
+                return cmd_info(argc, argv);
+        if (!strcmp(cmd, "convert"))
+                return cmd_convert(argc, argv);
+        if (!strcmp(cmd, "check"))
+                return cmd_check(argc, argv);
+        if (!strcmp(cmd, "resize"))
+                return cmd_resize(argc, argv);
+        return usage();
+}

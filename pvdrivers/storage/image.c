@@ -1,0 +1,217 @@
+/* Format probing, backing chains and the format-independent entry points. */
+#include "image_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+        uint8_t *p = buf;
+        while (len) {
+                ssize_t n = pread(fd, p, len, (off_t)off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t)n;
+                off += (uint64_t)n;
+        }
+        return 0;
+}
+
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+        const uint8_t *p = buf;
+        while (len) {
+                ssize_t n = pwrite(fd, p, len, (off_t)off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t)n;
+                off += (uint64_t)n;
+        }
+        return 0;
+}
+
+int iov_each(const struct iovec *iov, int iovcnt, uint64_t off,
+             int (*fn)(void *ctx, uint8_t *buf, size_t len, uint64_t off), void *ctx)
+{
+        for (int i = 0; i < iovcnt; i++) {
+                int rc = fn(ctx, iov[i].iov_base, iov[i].iov_len, off);
+                if (rc < 0)
+                        return rc;
+                off += iov[i].iov_len;
+        }
+        return 0;
+}
+
+static const char *probe_fd(int fd)
+{
+        uint8_t head[8] = {0};
+        if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head)) {
+                if (!memcmp(head, "QFI\xfb", 4))
+                        return "qcow2";
+                if (!memcmp(head, "conectix", 8))
+                        return "vpc";
+        }
+        /* A fixed VHD (footer only at the end) is never probed: a guest could
+         * otherwise turn its raw disk into something else by writing a footer. */
+        return "raw";
+}
+
+const char *blk_image_probe(const char *path, char *err, size_t errlen)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        const char *f = probe_fd(fd);
+        close(fd);
+        return f;
+}
+
+struct blk_backend *image_open_chain(const char *path, const char *format, bool readonly,
+                                     struct image_chain *chain, char *err, size_t errlen)
+{
+        if (format && strcmp(format, "raw") && strcmp(format, "qcow2") && strcmp(format, "vpc")) {
+                snprintf(err, errlen, "unknown image format '%s' (raw, qcow2 or vpc)", format);
+                return NULL;
+        }
+        if (chain->depth >= IMAGE_MAX_CHAIN) {
+                snprintf(err, errlen, "backing chain deeper than %d images at %s", IMAGE_MAX_CHAIN,
+                         path);
+                return NULL;
+        }
+        struct stat st;
+        if (stat(path, &st) < 0) {
+                snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        for (int i = 0; i < chain->depth; i++) {
+                if (chain->dev[i] == st.st_dev && chain->ino[i] == st.st_ino) {
+                        snprintf(err, errlen, "backing chain loops back to %s", path);
+                        return NULL;
+                }
+        }
+        chain->dev[chain->depth] = st.st_dev;
+        chain->ino[chain->depth] = st.st_ino;
+        chain->depth++;
+
+        if (format && !strcmp(format, "raw"))
+                return blk_raw_open(path, readonly, err, errlen);
+        int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        const char *probed = probe_fd(fd);
+        if (!format)
+                format = probed;
+        if (!strcmp(format, "raw")) {
+                close(fd);
+                return blk_raw_open(path, readonly, err, errlen);
+        }
+        bool fixed_vhd = !strcmp(format, "vpc") && !strcmp(probed, "raw");
+        if (strcmp(format, probed) && !fixed_vhd) {
+                snprintf(err, errlen, "%s is not a %s image (it looks like %s)", path, format,
+                         probed);
+                close(fd);
+                return NULL;
+        }
+        if (!strcmp(format, "qcow2"))
+                return qcow2_open(fd, path, readonly, chain, err, errlen);
+        return vhd_open(fd, path, readonly, err, errlen);
+}
+
+struct blk_backend *blk_image_open(const char *path, const char *format, bool readonly, char *err,
+                                   size_t errlen)
+{
+        struct image_chain chain = {0};
+        return image_open_chain(path, format, readonly, &chain, err, errlen);
+}
+
+const char *blk_image_format(struct blk_backend *b)
+{
+        return is_qcow2(b) ? "qcow2" : is_vhd(b) ? "vpc" : "raw";
+}
+
+int blk_image_info(struct blk_backend *b, struct image_info *out)
+{
+        memset(out, 0, sizeof(*out));
+        if (is_qcow2(b))
+                return qcow2_info(b, out);
+        if (is_vhd(b))
+                return vhd_info(b, out);
+        out->format = "raw";
+        out->virtual_size = b->size;
+        return 0;
+}
+
+int blk_image_create(const char *path, const char *format, uint64_t size,
+                     const struct image_create_opts *o, char *err, size_t errlen)
+{
+        struct image_create_opts none = {0};
+        if (!o)
+                o = &none;
+        if (!strcmp(format, "qcow2"))
+                return qcow2_create(path, size, o, err, errlen);
+        if (!strcmp(format, "vpc"))
+                return vhd_create(path, size, o->vhd_fixed, err, errlen);
+        if (strcmp(format, "raw")) {
+                snprintf(err, errlen, "unknown image format '%s' (raw, qcow2 or vpc)", format);
+                return -EINVAL;
+        }
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+                snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return -errno;
+        }
+        close(fd);
+        return 0;
+}
+
+int blk_image_resize(const char *path, uint64_t size, char *err, size_t errlen)
+{
+        const char *f = blk_image_probe(path, err, errlen);
+        if (!f)
+                return -ENOENT;
+        if (!strcmp(f, "qcow2"))
+                return qcow2_resize(path, size, err, errlen);
+        if (!strcmp(f, "vpc"))
+                return vhd_resize(path, size, err, errlen);
+        if (truncate(path, (off_t)size) < 0) {
+                snprintf(err, errlen, "cannot resize %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        return 0;
+}
+
+int blk_image_check(const char *path, struct image_check *out, char *err, size_t errlen)
+{
+        memset(out, 0, sizeof(*out));
+        const char *f = blk_image_probe(path, err, errlen);
+        if (!f)
+                return -ENOENT;
+        if (!strcmp(f, "qcow2"))
+                return qcow2_check(path, out, err, errlen);
+        struct blk_backend *b = blk_image_open(path, f, true, err, errlen);
+        if (!b)
+                return -EINVAL;
+        b->ops->close(b);
+        return 0;
+}

@@ -1,0 +1,63 @@
+/* Disk image formats behind virtio-blk: raw, qcow2 (v2/v3) and VHD ("vpc",
+ * fixed and dynamic). Every opened image is a struct blk_backend; the extra
+ * calls below work on backends returned by blk_image_open only. */
+#ifndef TANDEM_STORAGE_IMAGE_H
+#define TANDEM_STORAGE_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blk_backend.h"
+
+/* Deepest backing chain accepted (the top image counts as one). */
+#define IMAGE_MAX_CHAIN 16
+
+/* format: NULL probes the file; "raw" never probes, so a raw disk whose guest
+ * wrote a qcow2 header stays raw. Backing files always open read-only. */
+struct blk_backend *blk_image_open(const char *path, const char *format, bool readonly, char *err,
+                                   size_t errlen);
+
+/* "qcow2", "vpc" or "raw" from the file's first and last bytes. */
+const char *blk_image_probe(const char *path, char *err, size_t errlen);
+
+struct image_info {
+        const char *format;
+        uint64_t virtual_size;
+        uint64_t cluster_size;   /* 0 when the format has none */
+        char backing[1024];      /* "" when none */
+        char backing_format[32]; /* "" when unknown */
+        int version;             /* qcow2: 2 or 3; vpc: disk type 2/3/4 */
+        bool dirty;
+        bool compressed_zstd;
+};
+
+int blk_image_info(struct blk_backend *b, struct image_info *out);
+/* Format of a backend from blk_image_open ("raw" for anything else). */
+const char *blk_image_format(struct blk_backend *b);
+
+struct image_create_opts {
+        uint64_t cluster_size; /* qcow2; 0 = 64 KiB */
+        int qcow2_version;     /* 0 = 3 */
+        const char *backing;   /* qcow2 only; NULL = none */
+        const char *backing_format;
+        bool vhd_fixed; /* vpc: fixed instead of dynamic */
+};
+
+int blk_image_create(const char *path, const char *format, uint64_t size,
+                     const struct image_create_opts *o, char *err, size_t errlen);
+
+/* Grows (qcow2, vpc fixed, raw) or shrinks (raw) the virtual disk. */
+int blk_image_resize(const char *path, uint64_t size, char *err, size_t errlen);
+
+struct image_check {
+        uint64_t referenced_clusters;
+        uint64_t leaks;       /* refcount > references: space lost, data safe */
+        uint64_t corruptions; /* refcount < references or bad pointers */
+        char first_problem[256];
+};
+
+/* qcow2: recomputes refcounts from L1/L2 and compares. Others: corruptions 0. */
+int blk_image_check(const char *path, struct image_check *out, char *err, size_t errlen);
+
+#endif

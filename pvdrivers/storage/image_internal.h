@@ -1,0 +1,75 @@
+/* Shared by the format backends in pvdrivers/storage; not a public API. */
+#ifndef TANDEM_STORAGE_IMAGE_INTERNAL_H
+#define TANDEM_STORAGE_IMAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+
+/* The chain of images opened so far, to refuse loops and runaway depth. */
+struct image_chain {
+        int depth;
+        dev_t dev[IMAGE_MAX_CHAIN];
+        ino_t ino[IMAGE_MAX_CHAIN];
+};
+
+struct blk_backend *image_open_chain(const char *path, const char *format, bool readonly,
+                                     struct image_chain *chain, char *err, size_t errlen);
+
+struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct image_chain *chain,
+                               char *err, size_t errlen);
+struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err, size_t errlen);
+int qcow2_info(struct blk_backend *b, struct image_info *out);
+int vhd_info(struct blk_backend *b, struct image_info *out);
+bool is_qcow2(struct blk_backend *b);
+bool is_vhd(struct blk_backend *b);
+int qcow2_create(const char *path, uint64_t size, const struct image_create_opts *o, char *err,
+                 size_t errlen);
+int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t errlen);
+int qcow2_resize(const char *path, uint64_t size, char *err, size_t errlen);
+int vhd_resize(const char *path, uint64_t size, char *err, size_t errlen);
+int qcow2_check(const char *path, struct image_check *out, char *err, size_t errlen);
+
+/* Big-endian fields, as both formats store them. */
+static inline uint16_t be16(const uint8_t *p)
+{
+        return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t be32(const uint8_t *p)
+{
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t be64(const uint8_t *p)
+{
+        return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+        p[0] = (uint8_t)(v >> 8);
+        p[1] = (uint8_t)v;
+}
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+        p[0] = (uint8_t)(v >> 24);
+        p[1] = (uint8_t)(v >> 16);
+        p[2] = (uint8_t)(v >> 8);
+        p[3] = (uint8_t)v;
+}
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+        put_be32(p, (uint32_t)(v >> 32));
+        put_be32(p + 4, (uint32_t)v);
+}
+
+/* Whole-buffer I/O: 0, -errno, or -EIO on a short read (past the end). */
+int pread_full(int fd, void *buf, size_t len, uint64_t off);
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
+/* Runs fn over each iovec piece with its running disk offset. */
+int iov_each(const struct iovec *iov, int iovcnt, uint64_t off,
+             int (*fn)(void *ctx, uint8_t *buf, size_t len, uint64_t off), void *ctx);
+
+#endif

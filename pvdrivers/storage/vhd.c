@@ -1,0 +1,433 @@
+/* VHD ("vpc"), from Microsoft's Virtual Hard Disk Image Format Specification:
+ * fixed disks (data, then a 512-byte footer) and dynamic disks (footer copy,
+ * dynamic header, block allocation table, blocks of bitmap + data, footer).
+ *
+ * A new dynamic block goes where the footer was: the footer is first written
+ * past the new block, then the block, then its BAT entry, so a crash at any
+ * point leaves a valid image (at worst with unreferenced space). */
+#include "image_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VHD_FIXED      2
+#define VHD_DYNAMIC    3
+#define VHD_DIFFERENCE 4
+#define BAT_UNUSED     0xffffffffu
+#define VHD_MAX_SIZE   (2040ULL << 30)
+
+struct vhd {
+        struct blk_backend b;
+        int fd;
+        char path[PATH_MAX];
+        uint32_t type;
+        uint8_t footer[512];
+        uint64_t bat_off;
+        uint32_t bat_entries, block_size, bitmap_size;
+        uint32_t *bat;
+        uint64_t footer_off; /* where the (last) footer lies */
+        bool warned;
+};
+
+static const struct blk_backend_ops vhd_ops;
+
+bool is_vhd(struct blk_backend *b)
+{
+        return b && b->ops == &vhd_ops;
+}
+
+static struct vhd *to_v(struct blk_backend *b)
+{
+        return (struct vhd *)b;
+}
+
+static uint32_t vhd_checksum(const uint8_t *p, size_t len, size_t skip)
+{
+        uint32_t sum = 0;
+        for (size_t i = 0; i < len; i++)
+                if (i < skip || i >= skip + 4)
+                        sum += p[i];
+        return ~sum;
+}
+
+static int io_piece(struct vhd *v, uint8_t *buf, size_t len, uint64_t off, bool write);
+
+static int vhd_read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
+{
+        return io_piece(ctx, buf, len, off, false);
+}
+
+static int vhd_write_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
+{
+        return io_piece(ctx, buf, len, off, true);
+}
+
+static int allocate_block(struct vhd *v, uint32_t bi)
+{
+        uint64_t start = v->footer_off;
+        uint64_t total = (uint64_t)v->bitmap_size + v->block_size;
+        if ((start + 511) / 512 > 0xfffffffeULL)
+                return -EFBIG;
+        start = (start + 511) & ~511ULL;
+        int rc = pwrite_full(v->fd, v->footer, 512, start + total);
+        if (rc < 0)
+                return rc;
+        uint8_t *blk = calloc(1, total);
+        if (!blk)
+                return -ENOMEM;
+        memset(blk, 0xff, v->bitmap_size); /* every sector of the block is present */
+        rc = pwrite_full(v->fd, blk, total, start);
+        free(blk);
+        if (rc < 0)
+                return rc;
+        v->footer_off = start + total;
+        uint8_t e[4];
+        put_be32(e, (uint32_t)(start / 512));
+        if ((rc = pwrite_full(v->fd, e, 4, v->bat_off + (uint64_t)bi * 4)) < 0)
+                return rc;
+        v->bat[bi] = (uint32_t)(start / 512);
+        return 0;
+}
+
+static int io_piece(struct vhd *v, uint8_t *buf, size_t len, uint64_t off, bool write)
+{
+        while (len) {
+                uint64_t host;
+                size_t n = len;
+                if (v->type == VHD_FIXED) {
+                        host = off;
+                } else {
+                        uint32_t bi = (uint32_t)(off / v->block_size);
+                        uint64_t in = off % v->block_size;
+                        if (n > v->block_size - in)
+                                n = (size_t)(v->block_size - in);
+                        if (bi >= v->bat_entries)
+                                return -EIO;
+                        if (v->bat[bi] == BAT_UNUSED) {
+                                if (!write) {
+                                        memset(buf, 0, n);
+                                        goto next;
+                                }
+                                int rc = allocate_block(v, bi);
+                                if (rc < 0)
+                                        return rc;
+                        }
+                        host = (uint64_t)v->bat[bi] * 512 + v->bitmap_size + in;
+                        if (host + n > v->footer_off) {
+                                if (!v->warned)
+                                        fprintf(stderr,
+                                                "vhd %s: corrupt image: block %u past the end\n",
+                                                v->path, bi);
+                                v->warned = true;
+                                return -EIO;
+                        }
+                }
+                int rc = write ? pwrite_full(v->fd, buf, n, host) : pread_full(v->fd, buf, n, host);
+                if (rc < 0)
+                        return rc;
+        next:
+                buf += n;
+                off += n;
+                len -= n;
+        }
+        return 0;
+}
+
+static int vhd_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+        return iov_each(iov, iovcnt, off, vhd_read_piece, to_v(b));
+}
+
+static int vhd_write(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+        if (b->readonly)
+                return -EROFS;
+        return iov_each(iov, iovcnt, off, vhd_write_piece, to_v(b));
+}
+
+static int vhd_flush(struct blk_backend *b)
+{
+        return b->readonly || fdatasync(to_v(b)->fd) == 0 ? 0 : -errno;
+}
+
+static void vhd_close(struct blk_backend *b)
+{
+        struct vhd *v = to_v(b);
+        vhd_flush(b);
+        close(v->fd);
+        free(v->bat);
+        free(v);
+}
+
+static const struct blk_backend_ops vhd_ops = {
+    .read = vhd_read,
+    .write = vhd_write,
+    .flush = vhd_flush,
+    .close = vhd_close,
+};
+
+#define FAIL(...)                                                                                  \
+        do {                                                                                       \
+                snprintf(err, errlen, __VA_ARGS__);                                                \
+                goto fail;                                                                         \
+        } while (0)
+
+struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err, size_t errlen)
+{
+        struct vhd *v = calloc(1, sizeof(*v));
+        if (!v) {
+                close(fd);
+                snprintf(err, errlen, "out of memory opening %s", path);
+                return NULL;
+        }
+        v->fd = fd;
+        snprintf(v->path, sizeof(v->path), "%s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0 || st.st_size < 512)
+                FAIL("vhd %s: file too small for a footer", path);
+        uint64_t fsize = (uint64_t)st.st_size;
+        /* the footer is the last 512 bytes (511 for some old writers) */
+        v->footer_off = fsize - 512;
+        if (pread_full(fd, v->footer, 512, v->footer_off) < 0 || memcmp(v->footer, "conectix", 8)) {
+                v->footer_off = fsize & ~511ULL;
+                if (v->footer_off >= 512)
+                        v->footer_off -= 512;
+                if (pread_full(fd, v->footer, 512, v->footer_off) < 0 ||
+                    memcmp(v->footer, "conectix", 8)) {
+                        /* a dynamic disk with a damaged tail still has the copy at 0 */
+                        if (pread_full(fd, v->footer, 512, 0) < 0 ||
+                            memcmp(v->footer, "conectix", 8))
+                                FAIL("vhd %s: no footer found", path);
+                        v->footer_off = fsize & ~511ULL;
+                }
+        }
+        if (vhd_checksum(v->footer, 512, 64) != be32(v->footer + 64))
+                FAIL("vhd %s: footer checksum mismatch", path);
+        v->type = be32(v->footer + 60);
+        uint64_t size = be64(v->footer + 48);
+        if (v->type == VHD_DIFFERENCE)
+                FAIL("vhd %s: differencing VHDs are not supported", path);
+        if (v->type != VHD_FIXED && v->type != VHD_DYNAMIC)
+                FAIL("vhd %s: unknown disk type %u", path, v->type);
+        if (size > VHD_MAX_SIZE)
+                FAIL("vhd %s: virtual size %llu exceeds the VHD limit", path,
+                     (unsigned long long)size);
+        if (v->type == VHD_FIXED) {
+                if (size > v->footer_off)
+                        FAIL("vhd %s: fixed disk shorter than its size", path);
+        } else {
+                uint64_t hoff = be64(v->footer + 16);
+                uint8_t h[1024];
+                if (hoff > fsize || pread_full(fd, h, sizeof(h), hoff) < 0)
+                        FAIL("vhd %s: dynamic header outside the file", path);
+                if (memcmp(h, "cxsparse", 8))
+                        FAIL("vhd %s: bad dynamic header cookie", path);
+                if (vhd_checksum(h, sizeof(h), 36) != be32(h + 36))
+                        FAIL("vhd %s: dynamic header checksum mismatch", path);
+                v->bat_off = be64(h + 16);
+                v->bat_entries = be32(h + 28);
+                v->block_size = be32(h + 32);
+                if (v->block_size < 512 || v->block_size > (256u << 20) ||
+                    (v->block_size & (v->block_size - 1)))
+                        FAIL("vhd %s: invalid block size %u", path, v->block_size);
+                if ((uint64_t)v->bat_entries * v->block_size < size)
+                        FAIL("vhd %s: block table does not cover the disk", path);
+                if (v->bat_off + (uint64_t)v->bat_entries * 4 > fsize)
+                        FAIL("vhd %s: block table outside the file", path);
+                v->bitmap_size = ((v->block_size / 512 / 8) + 511) & ~511u;
+                v->bat = malloc((size_t)v->bat_entries * 4 + 4);
+                if (!v->bat)
+                        FAIL("out of memory opening %s", path);
+                if (pread_full(fd, v->bat, (size_t)v->bat_entries * 4, v->bat_off) < 0)
+                        FAIL("vhd %s: cannot read the block table", path);
+                for (uint32_t i = 0; i < v->bat_entries; i++)
+                        v->bat[i] = be32((uint8_t *)&v->bat[i]);
+        }
+        v->b = (struct blk_backend){.ops = &vhd_ops, .size = size, .readonly = readonly};
+        return &v->b;
+fail:
+        close(fd);
+        free(v->bat);
+        free(v);
+        return NULL;
+}
+
+int vhd_info(struct blk_backend *b, struct image_info *out)
+{
+        struct vhd *v = to_v(b);
+        out->format = "vpc";
+        out->virtual_size = b->size;
+        out->cluster_size = v->block_size;
+        out->version = (int)v->type;
+        return 0;
+}
+
+/* CHS geometry from the specification's appendix. */
+static void chs(uint64_t sectors, uint16_t *c, uint8_t *h, uint8_t *s)
+{
+        uint64_t cth;
+        uint32_t spt, heads;
+        if (sectors > 65535ULL * 16 * 255)
+                sectors = 65535ULL * 16 * 255;
+        if (sectors >= 65535ULL * 16 * 63) {
+                spt = 255;
+                heads = 16;
+                cth = sectors / spt;
+        } else {
+                spt = 17;
+                cth = sectors / spt;
+                heads = (uint32_t)((cth + 1023) / 1024);
+                if (heads < 4)
+                        heads = 4;
+                if (cth >= heads * 1024ULL || heads > 16) {
+                        spt = 31;
+                        heads = 16;
+                        cth = sectors / spt;
+                }
+                if (cth >= heads * 1024ULL) {
+                        spt = 63;
+                        heads = 16;
+                        cth = sectors / spt;
+                }
+        }
+        *c = (uint16_t)(cth / heads);
+        *h = (uint8_t)heads;
+        *s = (uint8_t)spt;
+}
+
+/* Rounds size up so that the CHS geometry describes it exactly (readers
+ * that trust geometry over the size field then agree), below the CHS limit. */
+static uint64_t chs_size(uint64_t size, uint16_t *c, uint8_t *h, uint8_t *s)
+{
+        uint64_t want = (size + 511) / 512;
+        for (uint64_t n = want; n < want + 70000; n++) {
+                chs(n, c, h, s);
+                uint64_t got = (uint64_t)*c * *h * *s;
+                if (got >= want)
+                        return got * 512;
+                if (got == 65535ULL * 16 * 255)
+                        break;
+        }
+        return want * 512;
+}
+
+static void make_footer(uint8_t *f, uint64_t size, uint32_t type)
+{
+        memset(f, 0, 512);
+        memcpy(f, "conectix", 8);
+        put_be32(f + 8, 2);
+        put_be32(f + 12, 0x00010000);
+        put_be64(f + 16, type == VHD_FIXED ? ~0ULL : 512);
+        put_be32(f + 24, (uint32_t)(time(NULL) - 946684800));
+        memcpy(f + 28, "tndm", 4);
+        put_be32(f + 32, 0x00010000);
+        memcpy(f + 36, "Wi2k", 4);
+        put_be64(f + 40, size);
+        put_be64(f + 48, size);
+        uint16_t c;
+        uint8_t h, s;
+        chs(size / 512, &c, &h, &s);
+        put_be16(f + 56, c);
+        f[58] = h;
+        f[59] = s;
+        put_be32(f + 60, type);
+        for (int i = 0; i < 16; i++)
+                f[68 + i] = (uint8_t)rand();
+        put_be32(f + 64, vhd_checksum(f, 512, 64));
+}
+
+int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t errlen)
+{
+        uint16_t c;
+        uint8_t h, s;
+        size = chs_size(size, &c, &h, &s);
+        if (size > VHD_MAX_SIZE) {
+                snprintf(err, errlen, "virtual size exceeds the VHD limit of 2040 GiB");
+                return -EINVAL;
+        }
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        uint8_t f[512];
+        make_footer(f, size, fixed ? VHD_FIXED : VHD_DYNAMIC);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        int rc;
+        if (fixed) {
+                rc = pwrite_full(fd, f, 512, size);
+        } else {
+                uint32_t bs = 2u << 20;
+                uint32_t entries = (uint32_t)((size + bs - 1) / bs);
+                uint64_t bat_bytes = ((uint64_t)entries * 4 + 511) & ~511ULL;
+                uint8_t hdr[1024] = {0};
+                memcpy(hdr, "cxsparse", 8);
+                put_be64(hdr + 8, ~0ULL);
+                put_be64(hdr + 16, 1536);
+                put_be32(hdr + 24, 0x00010000);
+                put_be32(hdr + 28, entries);
+                put_be32(hdr + 32, bs);
+                put_be32(hdr + 36, vhd_checksum(hdr, sizeof(hdr), 36));
+                uint8_t *bat = malloc(bat_bytes);
+                rc = bat ? 0 : -ENOMEM;
+                if (bat)
+                        memset(bat, 0xff, bat_bytes);
+                if (rc == 0)
+                        rc = pwrite_full(fd, f, 512, 0);
+                if (rc == 0)
+                        rc = pwrite_full(fd, hdr, sizeof(hdr), 512);
+                if (rc == 0)
+                        rc = pwrite_full(fd, bat, bat_bytes, 1536);
+                if (rc == 0)
+                        rc = pwrite_full(fd, f, 512, 1536 + bat_bytes);
+                free(bat);
+        }
+        if (rc == 0 && fdatasync(fd) < 0)
+                rc = -errno;
+        close(fd);
+        if (rc < 0)
+                snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+        return rc;
+}
+
+int vhd_resize(const char *path, uint64_t size, char *err, size_t errlen)
+{
+        struct blk_backend *b = blk_image_open(path, "vpc", false, err, errlen);
+        if (!b)
+                return -EINVAL;
+        struct vhd *v = to_v(b);
+        int rc = 0;
+        uint16_t c;
+        uint8_t h, s;
+        size = chs_size(size, &c, &h, &s);
+        if (v->type != VHD_FIXED || size < b->size || size > VHD_MAX_SIZE) {
+                snprintf(err, errlen, "only growing fixed VHDs (up to 2040 GiB) is supported");
+                rc = -EINVAL;
+                goto out;
+        }
+        uint8_t f[512];
+        memcpy(f, v->footer, 512);
+        put_be64(f + 48, size);
+        chs(size / 512, &c, &h, &s);
+        put_be16(f + 56, c);
+        f[58] = h;
+        f[59] = s;
+        put_be32(f + 64, vhd_checksum(f, 512, 64));
+        static const uint8_t zero[512];
+        rc = pwrite_full(v->fd, f, 512, size);
+        if (rc == 0 && size != b->size)
+                rc = pwrite_full(v->fd, zero, 512, b->size);
+        if (rc < 0)
+                snprintf(err, errlen, "cannot resize %s: %s", path, strerror(-rc));
+out:
+        b->ops->close(b);
+        return rc;
+}
