@@ -1,7 +1,9 @@
 """Shared helpers for the legacy guest tests: start tandem-vmm with the legacy
 guest, talk to its control socket, wait for screen text, read records."""
+import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,9 +28,25 @@ def fail(msg):
     sys.exit(1)
 
 
+_workdirs = []
+
+
+def _cleanup():
+    if os.environ.get("LEGACY_KEEP_TMP"):
+        return
+    for d in _workdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
 def workdir():
-    """A fresh temporary directory for one test's images."""
-    return tempfile.mkdtemp(prefix="legacy-test-")
+    """A fresh temporary directory for one test's images (removed at exit
+    unless LEGACY_KEEP_TMP is set)."""
+    d = tempfile.mkdtemp(prefix="legacy-test-")
+    _workdirs.append(d)
+    return d
 
 
 def skip_without_kvm():
