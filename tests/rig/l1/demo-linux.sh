@@ -9,7 +9,7 @@ console=$RIG_WORK/linux1.console
 /rig/bin/tandem-vmm --name linux1 --kernel "$RIG_L2_KERNEL" --initrd "$RIG_L2_INITRD" \
 	--cpus 2 --mem 512M --fb 800x600 --control "$RIG_WORK/ctl.sock" \
 	--console "file:$console" \
-	--cmdline "console=ttyS0 console=tty0 panic=-1 tandem.scenario=demo" </dev/null \
+	--cmdline "console=tty0 console=ttyS0 panic=-1 tandem.scenario=demo" </dev/null \
 	2>"$RIG_WORK/vmm.console" &
 pid=$!
 i=0
