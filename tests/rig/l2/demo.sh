@@ -1,5 +1,5 @@
-# L2 scenario "demo": a banner on the framebuffer console, then idle a while
-# so dom0 can take its picture; the init powers off afterwards.
+# L2 scenario "demo": a banner on the framebuffer console, then idle for
+# tandem.arg seconds (default 8) so dom0 can show it; then the init powers off.
 {
 	printf '\033[2J\033[H'
 	echo "  Tandem domU linux1: unmodified Debian $(uname -r)"
@@ -9,5 +9,5 @@
 	echo "  This is the new Linux terminal that takes over from the legacy guest."
 } >/dev/tty0
 echo "L2-DEMO-READY"
-sleep 8
+sleep "${1:-8}"
 exit 0
