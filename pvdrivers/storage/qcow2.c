@@ -689,7 +689,8 @@ struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct i
                 FAIL("cannot stat %s: %s", path, strerror(errno));
         uint64_t fsize = (uint64_t)st.st_size;
         uint8_t h[512] = {0};
-        if (pread(fd, h, sizeof(h), 0) < 72)
+        ssize_t hgot = pread(fd, h, sizeof(h), 0);
+        if (hgot < 72)
                 FAIL("qcow2 %s: header is truncated", path);
         if (be32(h) != QCOW2_MAGIC)
                 FAIL("qcow2 %s: bad magic", path);
@@ -719,6 +720,8 @@ struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct i
                 q->autoclear = be64(h + 88);
                 q->refcount_order = be32(h + 96);
                 q->header_len = be32(h + 100);
+                if (hgot < 104)
+                        FAIL("qcow2 %s: header is truncated", path);
                 if (q->header_len < 104 || q->header_len > sizeof(h) || q->header_len > q->cs)
                         FAIL("qcow2 %s: invalid header length %u", path, q->header_len);
                 if (q->header_len > 104)
@@ -831,6 +834,8 @@ struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct i
                 const char *fmt = q->backing_fmt[0] ? q->backing_fmt : NULL;
                 char berr[512];
                 q->backing = image_open_chain(bpath, fmt, true, chain, berr, sizeof(berr));
+                if (!q->backing && strstr(berr, "backing chain"))
+                        FAIL("%s", berr); /* already names the image at fault */
                 if (!q->backing)
                         FAIL("qcow2 %s: backing file: %s", path, berr);
         }
