@@ -1,6 +1,8 @@
 /* tandem-kiosk: one domain full screen, no admin actions. A hotkey (F12 by
  * default) switches to the next allowed domain; an OSD says what happens.
- *   tandem-kiosk [--hotkey F12] [--theme FILE] DOMAIN=SOCKET...   */
+ *   tandem-kiosk [--socket TANDEMD] [--hotkey F12] [--theme FILE] DOMAIN...
+ * Displays come from tandemd ("display" method); DOMAIN=SOCKET instead reads
+ * a VMM control socket directly (a developer option). */
 #include <SDL.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "fit.h"
 #include "keymap_us.h"
 #include "screenshot.h"
+#include "tandem_client.h"
 #include "textrender.h"
 
 #define MAX_DOMAINS 8
@@ -22,6 +25,7 @@ struct kiosk {
         int tex_w, tex_h;
         struct cellfont *font, *osd_font;
         char *names[MAX_DOMAINS], *sockets[MAX_DOMAINS];
+        const char *tandemd; /* NULL: libtandem's default socket */
         int ndomains, current;
         struct vmmview *view;
         char osd[320];
@@ -43,7 +47,17 @@ static void show_domain(struct kiosk *k, int i)
         char err[256], msg[300];
         snprintf(msg, sizeof(msg), "%s starting\u2026", k->names[i]);
         osd(k, msg);
-        k->view = vmmview_open(k->sockets[i], err, sizeof(err));
+        if (k->sockets[i]) {
+                k->view = vmmview_open(k->sockets[i], err, sizeof(err));
+        } else {
+                struct tandem_error terr;
+                struct tandem_client *cl = tandem_connect(k->tandemd, &terr);
+                int fd = -1;
+                if (cl && tandem_display_open(cl, k->names[i], &fd, &terr) == 0)
+                        k->view = vmmview_open_fd(fd, err, sizeof(err));
+                if (cl)
+                        tandem_close(cl);
+        }
         k->failure[0] = 0;
         if (!k->view)
                 snprintf(k->failure, sizeof(k->failure), "%s is not available", k->names[i]);
@@ -160,26 +174,33 @@ int main(int argc, char **argv)
         const char *hotkey = "F12";
         static const struct option opts[] = {{"hotkey", required_argument, NULL, 'k'},
                                              {"theme", required_argument, NULL, 't'},
+                                             {"socket", required_argument, NULL, 's'},
                                              {NULL, 0, NULL, 0}};
         int c;
-        while ((c = getopt_long(argc, argv, "k:t:", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "k:t:s:", opts, NULL)) != -1) {
                 if (c == 'k')
                         hotkey = optarg;
+                else if (c == 's')
+                        k.tandemd = optarg;
                 else if (c != 't')
                         return 2;
         }
         for (int i = optind; i < argc && k.ndomains < MAX_DOMAINS; i++) {
                 char *eq = strchr(argv[i], '=');
-                if (!eq) {
-                        fprintf(stderr, "tandem-kiosk: %s: expected DOMAIN=SOCKET\n", argv[i]);
+                if (eq)
+                        *eq = 0;
+                if (!argv[i][0]) {
+                        fprintf(stderr, "tandem-kiosk: %s: expected DOMAIN or DOMAIN=SOCKET\n",
+                                eq ? eq + 1 : "");
                         return 2;
                 }
-                *eq = 0;
                 k.names[k.ndomains] = argv[i];
-                k.sockets[k.ndomains++] = eq + 1;
+                k.sockets[k.ndomains++] = eq ? eq + 1 : NULL;
         }
         if (!k.ndomains) {
-                fprintf(stderr, "usage: tandem-kiosk [--hotkey KEY] DOMAIN=SOCKET...\n");
+                fprintf(
+                    stderr,
+                    "usage: tandem-kiosk [--socket TANDEMD] [--hotkey KEY] DOMAIN[=SOCKET]...\n");
                 return 2;
         }
         SDL_Keycode hot = SDL_GetKeyFromName(hotkey);

@@ -302,22 +302,29 @@ static int attach(struct vmmview *v, char *err, size_t errlen)
         return 0;
 }
 
-struct vmmview *vmmview_open(const char *control_path, char *err, size_t errlen)
+struct vmmview *vmmview_open_fd(int sock, char *err, size_t errlen)
 {
         struct vmmview *v = calloc(1, sizeof(*v));
         if (!v || !(v->rbuf = malloc(RBUF_SIZE))) {
                 free(v);
+                close(sock);
                 snprintf(err, errlen, "out of memory");
                 return NULL;
         }
         v->received_fd = -1;
         v->memfd = -1;
-        v->sock = sock_connect(control_path, err, errlen);
-        if (v->sock < 0 || attach(v, err, errlen) < 0) {
+        v->sock = sock;
+        if (attach(v, err, errlen) < 0) {
                 vmmview_close(v);
                 return NULL;
         }
         return v;
+}
+
+struct vmmview *vmmview_open(const char *control_path, char *err, size_t errlen)
+{
+        int sock = sock_connect(control_path, err, errlen);
+        return sock < 0 ? NULL : vmmview_open_fd(sock, err, errlen);
 }
 
 void vmmview_close(struct vmmview *v)

@@ -30,6 +30,9 @@ struct vmmview_rect {
 };
 
 struct vmmview *vmmview_open(const char *control_path, char *err, size_t errlen);
+/* As vmmview_open on an already connected control socket (tandemd's
+ * "display" method hands one over); takes ownership of sock, even on failure. */
+struct vmmview *vmmview_open_fd(int sock, char *err, size_t errlen);
 void vmmview_close(struct vmmview *v);
 /* The socket: poll it for input, then call vmmview_drain. */
 int vmmview_fd(const struct vmmview *v);

@@ -6,6 +6,7 @@
 
 #include "cellfont.h"
 #include "fit.h"
+#include "tandem_client.h"
 #include "textrender.h"
 #include "vmmview.h"
 
@@ -14,7 +15,9 @@
 
 struct console {
         char *domain;
-        char *control_path;
+        char *control_path;   /* developer option: a VMM control socket */
+        char *tandemd_socket; /* else the display comes from tandemd */
+        bool via_tandemd;
         GtkWidget *box, *title, *banner, *area;
         struct vmmview *view;
         guint io_watch, keepalive;
@@ -239,13 +242,24 @@ void console_attach(struct console *c, const char *control_path)
                 g_free(c->control_path);
                 c->control_path = g_strdup(control_path);
         }
-        if (!c->control_path) {
+        char err[256];
+        if (c->control_path) {
+                c->view = vmmview_open(c->control_path, err, sizeof(err));
+        } else if (c->via_tandemd) {
+                struct tandem_error terr;
+                struct tandem_client *cl = tandem_connect(c->tandemd_socket, &terr);
+                int fd = -1;
+                if (cl && tandem_display_open(cl, c->domain, &fd, &terr) == 0)
+                        c->view = vmmview_open_fd(fd, err, sizeof(err));
+                else
+                        g_strlcpy(err, terr.message, sizeof(err));
+                if (cl)
+                        tandem_close(cl);
+        } else {
                 snprintf(c->message, sizeof(c->message), "%s: no display", c->domain);
                 gtk_widget_queue_draw(c->area);
                 return;
         }
-        char err[256];
-        c->view = vmmview_open(c->control_path, err, sizeof(err));
         if (!c->view) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "%s: %s", c->domain, err);
@@ -268,7 +282,7 @@ void console_set_domain_state(struct console *c, const char *state)
                 snprintf(msg, sizeof(msg), "%s is %s", c->domain,
                          !strcmp(state, "crashed") ? "crashed" : "powered off");
                 show_message(c, msg);
-        } else if (!strcmp(state, "running") && !c->view && c->control_path) {
+        } else if (!strcmp(state, "running") && !c->view && (c->control_path || c->via_tandemd)) {
                 console_attach(c, NULL);
         }
 }
@@ -383,6 +397,7 @@ static void on_destroy(GtkWidget *w, gpointer data)
         cellfont_close(c->font);
         g_free(c->domain);
         g_free(c->control_path);
+        g_free(c->tandemd_socket);
         free(c);
 }
 
@@ -419,6 +434,13 @@ struct console *console_new(const char *domain, const char *control_path)
         if (control_path)
                 c->control_path = g_strdup(control_path);
         return c;
+}
+
+void console_use_tandemd(struct console *c, const char *tandemd_socket)
+{
+        c->via_tandemd = true;
+        g_free(c->tandemd_socket);
+        c->tandemd_socket = g_strdup(tandemd_socket);
 }
 
 GtkWidget *console_widget(struct console *c)

@@ -11,6 +11,9 @@ struct console;
 
 /* control_path NULL: the pane shows "no display" until console_attach. */
 struct console *console_new(const char *domain, const char *control_path);
+/* Without a control path, the display comes from tandemd's "display" method
+ * (tandemd_socket NULL: libtandem's default). */
+void console_use_tandemd(struct console *c, const char *tandemd_socket);
 GtkWidget *console_widget(struct console *c);
 const char *console_domain(const struct console *c);
 /* (Re)connects; on failure the pane shows why. */

@@ -44,6 +44,9 @@ static void set_row(struct shell *s, json_object *dom)
                 gtk_list_store_set(s->domains, &it, COL_CPU, cpu, -1);
         if (mem[0])
                 gtk_list_store_set(s->domains, &it, COL_MEM, mem, -1);
+        /* every domain that runs gets its pane (side by side and a tab) */
+        if (state && (!strcmp(state, "running") || !strcmp(state, "paused")))
+                shell_add_console(s, name, NULL);
         if (state)
                 for (unsigned i = 0; i < s->nconsoles; i++)
                         if (!strcmp(console_domain(s->consoles[i]), name))
@@ -72,13 +75,19 @@ static gboolean on_daemon_event(GIOChannel *ch, GIOCondition cond, gpointer data
         json_object *ev;
         struct tandem_error err;
         int rc;
+        bool state_changed = false;
         while ((rc = tandem_next_event(s->events, 0, &ev, &err)) == 1) {
                 const char *kind = str_member(ev, "event");
                 if (kind && !strcmp(kind, "metrics"))
                         graphs_sample(s, ev);
+                else if (kind && !strcmp(kind, "state"))
+                        state_changed = true;
                 set_row(s, ev);
                 json_object_put(ev);
         }
+        /* state events name the domain but carry no row; the list does */
+        if (state_changed)
+                daemon_refresh(s);
         if (rc < 0) {
                 shell_status(s, "tandemd connection lost: %s", err.message);
                 s->events_watch = 0;
@@ -104,28 +113,6 @@ void daemon_connect(struct shell *s)
                 shell_status(s, "tandemd events unavailable: %s", err.message);
         }
         daemon_refresh(s);
-}
-
-char *daemon_control_socket(struct shell *s, const char *domain)
-{
-        if (!s->calls)
-                return NULL;
-        json_object *params = json_object_new_object();
-        json_object_object_add(params, "domain", json_object_new_string(domain));
-        json_object *res;
-        struct tandem_error err;
-        if (tandem_call(s->calls, "info", params, &res, &err) < 0)
-                return NULL;
-        /* TODO(toolstack): settle the member name; these are the candidates */
-        const char *keys[] = {"control_socket", "vmm_socket", "control"};
-        char *path = NULL;
-        for (unsigned i = 0; i < G_N_ELEMENTS(keys) && !path; i++) {
-                const char *p = str_member(res, keys[i]);
-                if (p && p[0] == '/')
-                        path = g_strdup(p);
-        }
-        json_object_put(res);
-        return path;
 }
 
 struct action {

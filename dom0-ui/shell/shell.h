@@ -30,7 +30,8 @@ struct shell {
 enum { COL_NAME, COL_STATE, COL_CPU, COL_MEM, N_COLS };
 
 void shell_build_window(struct shell *s);
-/* Shows a console for domain (side by side and in its own tab). */
+/* Shows a console for domain (side by side and in its own tab); with
+ * control_path NULL the display comes from tandemd. */
 void shell_add_console(struct shell *s, const char *domain, const char *control_path);
 void shell_status(struct shell *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -39,8 +40,6 @@ void daemon_connect(struct shell *s);
 void daemon_refresh(struct shell *s);
 /* Runs method on a worker thread with a progress bar; refreshes when done. */
 void daemon_action(struct shell *s, const char *method, json_object *params);
-/* The VMM control socket tandemd reports for domain, or NULL. */
-char *daemon_control_socket(struct shell *s, const char *domain);
 
 void dialog_create_domain(struct shell *s);
 void dialog_usb(struct shell *s);

@@ -50,6 +50,10 @@ void shell_add_console(struct shell *s, const char *domain, const char *control_
         /* one pane side by side with the others, one in its own tab */
         struct console *side = console_new(domain, control_path);
         struct console *tab = console_new(domain, control_path);
+        if (!control_path) {
+                console_use_tandemd(side, s->socket_path);
+                console_use_tandemd(tab, s->socket_path);
+        }
         s->consoles[s->nconsoles++] = side;
         s->consoles[s->nconsoles++] = tab;
         gtk_box_pack_start(GTK_BOX(s->side_by_side), console_widget(side), TRUE, TRUE, 0);
@@ -69,11 +73,7 @@ static void open_console(GtkButton *b, gpointer data)
         char *name = selected_domain(s);
         if (!name)
                 return;
-        char *path = daemon_control_socket(s, name);
-        if (!path)
-                shell_status(s, "%s: tandemd did not report a VMM control socket", name);
-        shell_add_console(s, name, path);
-        g_free(path);
+        shell_add_console(s, name, NULL);
         g_free(name);
 }
 

@@ -358,6 +358,11 @@ static void m_console(struct client *c, json_object *id, json_object *p)
         dom_console(c, id, p);
 }
 
+static void m_display(struct client *c, json_object *id, json_object *p)
+{
+        dom_display(c, id, p);
+}
+
 typedef void (*method_fn)(struct client *c, json_object *id, json_object *params);
 
 static const struct method {
@@ -379,6 +384,7 @@ static const struct method {
     {"reboot", NULL, true},
     {"destroy", NULL, true},
     {"console", m_console, true},
+    {"display", m_display, true},
 };
 
 static void handle_line(struct client *c, char *line)

@@ -369,8 +369,8 @@ int tandem_next_event(struct tandem_client *c, int timeout_ms, json_object **eve
         }
 }
 
-int tandem_console_open(struct tandem_client *c, const char *domain, int *fd,
-                        struct tandem_error *err)
+static int open_passed(struct tandem_client *c, const char *method, const char *domain, int *fd,
+                       struct tandem_error *err)
 {
         *fd = -1;
         if (c->passed_fd >= 0) {
@@ -380,17 +380,29 @@ int tandem_console_open(struct tandem_client *c, const char *domain, int *fd,
         json_object *p = json_object_new_object();
         json_object_object_add(p, "domain", json_object_new_string(domain));
         json_object *res;
-        if (tandem_call(c, "console", p, &res, err) < 0)
+        if (tandem_call(c, method, p, &res, err) < 0)
                 return -1;
         json_object_put(res);
         /* The descriptor rides on the reply line (SCM_RIGHTS), see fill(). */
         if (c->passed_fd < 0) {
-                set_error(err, TANDEM_E_PROTOCOL, "tandemd did not pass the console descriptor");
+                set_error(err, TANDEM_E_PROTOCOL, "tandemd did not pass the %s descriptor", method);
                 return -1;
         }
         *fd = c->passed_fd;
         c->passed_fd = -1;
         return 0;
+}
+
+int tandem_console_open(struct tandem_client *c, const char *domain, int *fd,
+                        struct tandem_error *err)
+{
+        return open_passed(c, "console", domain, fd, err);
+}
+
+int tandem_display_open(struct tandem_client *c, const char *domain, int *fd,
+                        struct tandem_error *err)
+{
+        return open_passed(c, "display", domain, fd, err);
 }
 
 json_object *tandem_list(struct tandem_client *c, struct tandem_error *err)

@@ -147,6 +147,9 @@ void domains_reap(void); /* frees removed domains after an epoll batch */
 void dom_create(struct client *c, json_object *id, json_object *params);
 void dom_simple(struct client *c, json_object *id, const char *method, json_object *params);
 void dom_console(struct client *c, json_object *id, json_object *params);
+/* Passes a socket connected to the domain's VMM control socket (display
+ * commands: display-attach, key, type, pointer, screen-text). */
+void dom_display(struct client *c, json_object *id, json_object *params);
 
 /* VMM control connection (vmmconn.c). */
 typedef void (*vmm_reply_fn)(struct domain *d, void *opaque, json_object *reply, const char *error);

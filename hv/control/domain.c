@@ -867,7 +867,10 @@ void dom_simple(struct client *c, json_object *id, const char *method, json_obje
         vmm_op(c, id, d, "shutdown", DS_SHUTTING_DOWN, !wait);
 }
 
-void dom_console(struct client *c, json_object *id, json_object *params)
+/* Connects to one of the VMM's sockets on the client's behalf and passes the
+ * connected socket with the reply, so clients never learn VMM paths. */
+static void pass_vmm_socket(struct client *c, json_object *id, json_object *params,
+                            const char *leaf, const char *what)
 {
         const char *name = param_string(params, "domain");
         if (!name) {
@@ -886,10 +889,10 @@ void dom_console(struct client *c, json_object *id, json_object *params)
         }
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (vmmconn_path(d, "console.sock", sa.sun_path, sizeof(sa.sun_path)) < 0 || fd < 0 ||
+        if (vmmconn_path(d, leaf, sa.sun_path, sizeof(sa.sun_path)) < 0 || fd < 0 ||
             connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                api_reply_error(c, id, TANDEM_E_VMM, "%s: cannot reach the VMM console: %s",
-                                d->name, strerror(errno));
+                api_reply_error(c, id, TANDEM_E_VMM, "%s: cannot reach the VMM %s: %s", d->name,
+                                what, strerror(errno));
                 if (fd >= 0)
                         close(fd);
                 return;
@@ -899,6 +902,16 @@ void dom_console(struct client *c, json_object *id, json_object *params)
         c->pass_fd = fd;
         c->pass_fd_at = c->out_len;
         api_reply_ok(c, id, NULL);
+}
+
+void dom_console(struct client *c, json_object *id, json_object *params)
+{
+        pass_vmm_socket(c, id, params, "console.sock", "console");
+}
+
+void dom_display(struct client *c, json_object *id, json_object *params)
+{
+        pass_vmm_socket(c, id, params, "control.sock", "display");
 }
 
 /* ---- restart of tandemd: rebuild domains from the store ---- */

@@ -88,6 +88,13 @@ int tandem_next_event(struct tandem_client *c, int timeout_ms, json_object **eve
 int tandem_console_open(struct tandem_client *c, const char *domain, int *fd,
                         struct tandem_error *err);
 
+/* Asks tandemd for the display of domain: on success *fd is a stream
+ * socket connected to the domain's VMM control socket, speaking the display
+ * commands of docs/display.md (display-attach, key, type, pointer,
+ * screen-text, subscribe). The caller owns and closes it. */
+int tandem_display_open(struct tandem_client *c, const char *domain, int *fd,
+                        struct tandem_error *err);
+
 /* Convenience: "list" -> the array of domain objects (new reference). */
 json_object *tandem_list(struct tandem_client *c, struct tandem_error *err);
 

@@ -59,3 +59,122 @@ def find(sock, tries=60):
 
 def xdotool(*args):
     subprocess.run(["xdotool", *args], check=True)
+
+
+class Tandemd:
+    """A real tandemd (unprivileged, private directory) running real
+    tandem-vmm domains; displays reach viewers through its "display" method."""
+
+    def __init__(self):
+        if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+            print("SKIP: no /dev/kvm")
+            sys.exit(77)
+        # short path: UNIX socket names are limited to 108 bytes
+        self.dir = tempfile.mkdtemp(prefix="ui-", dir="/tmp")
+        self.sock = os.path.join(self.dir, "tandemd.sock")
+        conf = os.path.join(self.dir, "tandemd.conf")
+        with open(conf, "w") as f:
+            f.write(f"socket = {self.sock}\ndb = {self.dir}/state/tandem.db\n"
+                    f"run_dir = {self.dir}/run\nvmm = {os.environ['TANDEM_VMM']}\n")
+        self.env = dict(os.environ, TANDEM_SOCKET=self.sock)
+        self.log = open(os.path.join(self.dir, "tandemd.log"), "ab")
+        self.proc = subprocess.Popen([os.environ["TANDEMD"], "--config", conf],
+                                     stdout=self.log, stderr=self.log)
+        atexit.register(self.cleanup)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                return
+            time.sleep(0.05)
+        fail("tandemd did not come up")
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            for d in self.cli_json("list").get("domains", []):
+                subprocess.run([os.environ["TANDEM_CLI"], "destroy", d["name"]], env=self.env,
+                               capture_output=True, timeout=30)
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cli(self, *args):
+        r = subprocess.run([os.environ["TANDEM_CLI"], *args], env=self.env, capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0:
+            with open(os.path.join(self.dir, "tandemd.log"), errors="replace") as f:
+                log = f.read()[-2000:]
+            fail(f"tandem {' '.join(args)}: {r.stdout}{r.stderr}\n{log}")
+        return r.stdout
+
+    def cli_json(self, *args):
+        import json
+        try:
+            return json.loads(self.cli("--json", *args))
+        except ValueError:
+            return {}
+
+    def create_legacy(self, name):
+        """A legacy guest (type tandem-legacy) with its own data disk."""
+        disk = os.path.join(self.dir, name + ".img")
+        r = subprocess.run([os.environ["LEGACY_MKDISK"], "--force", disk], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            fail("legacy-mkdisk: " + r.stderr)
+        cfg = os.path.join(self.dir, name + ".cfg")
+        with open(cfg, "w") as f:
+            f.write(f'name = "{name}"\ntype = "tandem-legacy"\n'
+                    f'kernel = "{os.environ["LEGACY_ELF"]}"\nmemory = 16\n'
+                    f"disk = [ '{disk},raw,xvda,rw' ]\n")
+        self.cli("create", cfg)
+
+    def control_path(self, name):
+        """Where tandemd put the VMM control socket (only find_screen, a test
+        tool, uses it; the shell and kiosk go through tandemd)."""
+        return os.path.join(self.dir, "run", name, "control.sock")
+
+    def display(self, name):
+        """A socket to the domain's display, handed over by tandemd."""
+        import json, socket
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.sock)
+        s.sendall(json.dumps({"id": 1, "method": "display",
+                              "params": {"domain": name}}).encode() + b"\n")
+        msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
+        s.close()
+        reply = json.loads(msg.split(b"\n")[0])
+        if "error" in reply or len(fds) != 1:
+            fail(f"display {name}: {reply}")
+        return socket.socket(fileno=fds[0])
+
+    def screen_text(self, name):
+        import json
+        s = self.display(name)
+        s.sendall(b'{"id":1,"cmd":"screen-text"}\n')
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        return json.loads(buf.split(b"\n")[0])
+
+    def type(self, name, text):
+        import json
+        s = self.display(name)
+        s.sendall(json.dumps({"id": 1, "cmd": "type", "text": text}).encode() + b"\n")
+        s.recv(4096)
+        s.close()
+
+    def wait_screen(self, name, text, timeout=30):
+        lines = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            lines = self.screen_text(name).get("lines", [])
+            if any(text in l for l in lines):
+                return lines
+            time.sleep(0.1)
+        fail(f"{name}: {text!r} not on screen:\n" + "\n".join(lines))
