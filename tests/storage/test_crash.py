@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-TI, WRITER = sys.argv[1], sys.argv[2]
+TI, WRITER = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 RUNS = 20
 rnd = random.Random(int(os.environ.get("STORAGE_CRASH_SEED", time.time())))
 failures = 0

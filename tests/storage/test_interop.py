@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 
-TI, WRITER = sys.argv[1], sys.argv[2]
+TI, WRITER = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 failures = []
 
 
