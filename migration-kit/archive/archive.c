@@ -294,19 +294,13 @@ int archive_restore(const char *archive, const char *to_dir, bool force, char *e
 {
         struct manifest m;
         char stage[4096];
-        /* Scratch next to the disk's destination, so the final step is a rename. */
-        char dest0[4096];
-        if (to_dir) {
-                snprintf(dest0, sizeof(dest0), "%s/x", to_dir);
-        } else {
-                struct manifest probe;
-                char s2[4096];
-                if (verify_into(archive, archive, &probe, s2, sizeof(s2), err, errlen) < 0)
-                        return -1;
-                rm_tree(s2);
-                snprintf(dest0, sizeof(dest0), "%s", probe.files[0].path);
-        }
-        if (verify_into(archive, dest0, &m, stage, sizeof(stage), err, errlen) < 0)
+        /* Scratch next to the destination when it is known, so placing the
+         * disk is a rename; otherwise (or across file systems) a copy. */
+        char near[4096];
+        snprintf(near, sizeof(near), "%s/x", to_dir ? to_dir : ".");
+        if (!to_dir)
+                snprintf(near, sizeof(near), "%s", archive);
+        if (verify_into(archive, near, &m, stage, sizeof(stage), err, errlen) < 0)
                 return -1;
         int rc = 0;
         int locks[MANIFEST_MAX_FILES] = {-1, -1};
