@@ -219,7 +219,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "tandem-kiosk: %s\n", SDL_GetError());
                 return 1;
         }
-        k.win = SDL_CreateWindow("tandem-kiosk", 0, 0, 800, 600, SDL_WINDOW_FULLSCREEN_DESKTOP);
+        /* sized to the desktop as well: without a window manager the
+         * fullscreen flag alone leaves the window at its requested size */
+        SDL_DisplayMode dm = {.w = 800, .h = 600};
+        SDL_GetDesktopDisplayMode(0, &dm);
+        k.win = SDL_CreateWindow("tandem-kiosk", 0, 0, dm.w, dm.h,
+                                 SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS);
         k.ren = SDL_CreateRenderer(k.win, -1, 0);
         if (!k.win || !k.ren) {
                 fprintf(stderr, "tandem-kiosk: %s\n", SDL_GetError());

@@ -1,7 +1,8 @@
 /* Grabs the X screen and looks for a domain's display in it, rendered from
  * the guest's own cells with the render library (no stored pictures).
- *   find_screen --control SOCK [--save grab.png]
- * Prints "FOUND x y w h" (exit 0) or "NOTFOUND" (exit 1). */
+ *   find_screen --control SOCK [--save grab.png] [--size]
+ * Prints "FOUND x y w h" (exit 0) or "NOTFOUND" (exit 1); with --size only
+ * "SIZE w h" of the rendered screen (to size an X screen for a kiosk). */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <getopt.h>
@@ -49,15 +50,19 @@ static bool match_at(const uint32_t *scr, uint32_t sw, const uint32_t *ref, uint
 int main(int argc, char **argv)
 {
         const char *control = NULL, *save = NULL;
+        bool size_only = false;
         static const struct option opts[] = {{"control", required_argument, NULL, 'c'},
                                              {"save", required_argument, NULL, 's'},
+                                             {"size", no_argument, NULL, 'z'},
                                              {NULL, 0, NULL, 0}};
         int c;
-        while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "c:s:z", opts, NULL)) != -1) {
                 if (c == 'c')
                         control = optarg;
                 else if (c == 's')
                         save = optarg;
+                else if (c == 'z')
+                        size_only = true;
                 else
                         return 2;
         }
@@ -75,6 +80,10 @@ int main(int argc, char **argv)
         struct cellfont *font = cellfont_open(cellfont_default_path(), 16, err, sizeof(err));
         uint32_t rw, rh, sw, sh;
         uint32_t *ref = screen_render(&g, font, &rw, &rh, err, sizeof(err));
+        if (ref && size_only) {
+                printf("SIZE %u %u\n", rw, rh);
+                return 0;
+        }
         uint32_t *scr = grab_root(&sw, &sh);
         if (!ref || !scr) {
                 fprintf(stderr, "find_screen: cannot render or grab the screen\n");
