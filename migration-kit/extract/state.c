@@ -91,8 +91,16 @@ int state_apply(const char *path, struct extraction *x, char *err, size_t errlen
         for (int k = 0; k < SRC_COUNT && rc == 0; k++) {
                 struct source *s = &x->src[k];
                 json_object *st;
-                if (!json_object_object_get_ex(files, s->name, &st) || !s->present)
+                if (!json_object_object_get_ex(files, s->name, &st))
                         continue;
+                if (!s->present) {
+                        snprintf(err, errlen,
+                                 "%s was extracted before but is gone from the disk; run a full "
+                                 "extraction without --since",
+                                 s->name);
+                        rc = -1;
+                        break;
+                }
                 if (k == SRC_TICKETS) {
                         rc = apply_tickets(st, x, err, errlen);
                 } else {

@@ -1,7 +1,9 @@
 """Shared helpers for the migration-kit tests: the tools' paths, legacy
 record formatting (docs/legacy-records.md) and mtools wrappers."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,10 @@ def fail(msg):
 
 
 def workdir():
-    return tempfile.mkdtemp(prefix="migration-test-")
+    """A temporary directory, removed when the test exits."""
+    d = tempfile.mkdtemp(prefix="migration-test-")
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def run(cmd, **kw):

@@ -98,8 +98,19 @@ tool("purge", "--yes", arc, words=["deleted"])
 if os.path.exists(img) or os.path.exists(cfg):
     fail("purge --yes left the originals")
 
-# Restore to the original paths recorded in the manifest.
+# Restore to the original paths recorded in the manifest; replacing a disk
+# needs --force and is refused while a process writes to it.
 tool("restore", arc, words=["restored"])
+holder = subprocess.Popen([sys.executable, "-c", "import os,sys; os.open(sys.argv[1], os.O_RDWR); "
+                           "print('ok', flush=True); sys.stdin.read()", img],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder.stdout.readline()
+tool("restore", "--force", arc, rc=1, words=["in use"])
+holder.stdin.close()
+holder.wait()
+with open(img, "r+b") as f:
+    f.write(b"\0" * 512)  # boot sector wiped
+tool("restore", "--force", arc, words=["restored"])
 for p in (img, cfg):
     if sha(p) != orig[p]:
         fail("%s not restored byte-identical" % p)

@@ -63,7 +63,10 @@ if ents.get(b"\xe5LDLOG  DAT") != ents.get(b"TICKETS DAT"):
 
 mcopy(img, "NOTES.TXT", "Kassan stängd 19/11\r\n".encode("cp850"))
 out = os.path.join(d, "out")
+before = hashlib.sha256(open(img, "rb").read()).hexdigest()
 r = extract(img, out)
+if hashlib.sha256(open(img, "rb").read()).hexdigest() != before:
+    fail("extraction modified the image")
 if r.returncode != 1 or "NOT reconciled" not in r.stdout:
     fail("expected exit 1 (undecodable records), got %d: %s%s" % (r.returncode, r.stdout, r.stderr))
 rep = report(out)

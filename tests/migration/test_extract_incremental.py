@@ -7,7 +7,7 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mig import extract, fail, jsonl, mcopy, mkdisk, report, ticket, totals, workdir  # noqa: E402
+from mig import MENV, extract, fail, jsonl, mcopy, mkdisk, report, ticket, totals, workdir  # noqa: E402
 
 d = workdir()
 img = os.path.join(d, "inc.img")
@@ -67,6 +67,10 @@ mcopy(img, "TICKETS.DAT", b"".join(recs[:2]))
 r = extract(img, out, "--since", state)
 if r.returncode != 3 or "rewritten" not in r.stderr:
     fail("shrunk file: exit %d, stderr %r" % (r.returncode, r.stderr))
+__import__("subprocess").run(["mdel", "-i", img, "::TICKETS.DAT"], env=MENV)
+r = extract(img, out, "--since", state)
+if r.returncode != 3 or "gone" not in r.stderr:
+    fail("deleted ticket file: exit %d, stderr %r" % (r.returncode, r.stderr))
 with open(state, "w") as f:
     f.write("{not json")
 r = extract(img, out, "--since", state)
