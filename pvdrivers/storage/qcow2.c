@@ -149,16 +149,108 @@ static int refcount_get(struct qcow2 *q, uint64_t cluster, uint64_t *out)
         return 0;
 }
 
+static int refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t v);
+
+/* A bigger refcount table at the end of the file, with new refcount blocks
+ * right after it that count the table, themselves, and whatever else lies
+ * beyond the old coverage. Everything is written and synced before the
+ * header switches to it in one write, so a crash before leaves only leaks. */
+static int grow_refcount_table(struct qcow2 *q, uint64_t need_bi)
+{
+        uint64_t per_cl = q->cs / 8;
+        uint64_t entries = q->rt_entries * 2;
+        if (entries < need_bi + 2)
+                entries = need_bi + 2;
+        entries = (entries + per_cl - 1) / per_cl * per_cl;
+        uint64_t tcl = entries / per_cl;
+        if (tcl * q->cs > RT_MAX_BYTES) {
+                fprintf(stderr, "qcow2 %s: refcount table would exceed %u MiB\n", q->path,
+                        RT_MAX_BYTES >> 20);
+                return -ENOSPC;
+        }
+        uint64_t toff = q->end, first = toff >> q->cluster_bits;
+        /* new blocks needed to cover [first, first + tcl + nb) */
+        uint64_t nb = 0;
+        for (;;) {
+                uint64_t lastcl = first + tcl + nb - 1, want = 0;
+                for (uint64_t b = first / q->rb_entries; b <= lastcl / q->rb_entries; b++)
+                        if (b >= q->rt_entries || !(q->rt[b] & OFFSET_MASK))
+                                want++;
+                if (want <= nb)
+                        break;
+                nb = want;
+        }
+        if ((first + tcl + nb) / q->rb_entries >= entries)
+                return -ENOSPC;
+        uint64_t *nrt = calloc(entries, 8);
+        uint8_t *blocks = calloc(nb ? nb : 1, q->cs);
+        uint8_t *tab = calloc(tcl, q->cs);
+        int rc = -ENOMEM;
+        if (!nrt || !blocks || !tab)
+                goto out;
+        memcpy(nrt, q->rt, q->rt_entries * 8);
+        uint64_t boff = toff + tcl * q->cs, k = 0;
+        for (uint64_t c = first; c < first + tcl + nb; c++) {
+                uint64_t b = c / q->rb_entries;
+                if (!(nrt[b] & OFFSET_MASK))
+                        nrt[b] = boff + k++ * q->cs;
+        }
+        /* refcount 1 for every new cluster: in a new block's buffer, or
+         * written into an existing block (early increments only leak) */
+        rc = 0;
+        for (uint64_t c = first; rc == 0 && c < first + tcl + nb; c++) {
+                uint64_t at = nrt[c / q->rb_entries] & OFFSET_MASK;
+                if (at >= boff)
+                        rb_set(q, blocks + (at - boff), c % q->rb_entries, 1);
+                else
+                        rc = refcount_set(q, c, 1);
+        }
+        if (rc == 0 && nb)
+                rc = pwrite_full(q->fd, blocks, nb * q->cs, boff);
+        for (uint64_t i = 0; i < entries; i++)
+                put_be64(tab + i * 8, nrt[i]);
+        if (rc == 0)
+                rc = pwrite_full(q->fd, tab, tcl * q->cs, toff);
+        if (rc == 0 && fdatasync(q->fd) < 0)
+                rc = -errno;
+        uint8_t h[12];
+        put_be64(h, toff);
+        put_be32(h + 8, (uint32_t)tcl);
+        if (rc == 0)
+                rc = pwrite_full(q->fd, h, 12, 48);
+        if (rc == 0 && fdatasync(q->fd) < 0)
+                rc = -errno;
+        if (rc < 0)
+                goto out;
+        uint64_t old_off = q->rt_off, old_cl = q->rt_clusters;
+        free(q->rt);
+        q->rt = nrt;
+        nrt = NULL;
+        q->rt_entries = entries;
+        q->rt_off = toff;
+        q->rt_clusters = (uint32_t)tcl;
+        q->end = boff + nb * q->cs;
+        q->rb_off = 0;
+        for (uint64_t i = 0; rc == 0 && i < old_cl; i++) {
+                uint64_t c = (old_off >> q->cluster_bits) + i, cur;
+                if ((rc = refcount_get(q, c, &cur)) == 0 && cur)
+                        rc = refcount_set(q, c, cur - 1);
+        }
+out:
+        free(nrt);
+        free(blocks);
+        free(tab);
+        return rc;
+}
+
 static int refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t v)
 {
         uint64_t bi = cluster / q->rb_entries;
-        if (bi >= q->rt_entries) {
-                fprintf(stderr, "qcow2 %s: refcount table full (image file too large)\n", q->path);
-                return -ENOSPC;
-        }
         if (q->refcount_order < 6 && v >> (1u << q->refcount_order))
                 return -ERANGE;
         int rc;
+        if (bi >= q->rt_entries && (rc = grow_refcount_table(q, bi)) < 0)
+                return rc;
         if (!(q->rt[bi] & OFFSET_MASK)) {
                 /* a fresh refcount block at the end; it counts itself when it lies
                  * in its own range, otherwise another block does */
@@ -214,20 +306,37 @@ static int alloc_cluster(struct qcow2 *q, uint64_t *out)
 
 /* ---- L2 cache ---- */
 
-static int l2_writeback(struct qcow2 *q, struct l2_slot *s)
+/* Writes every dirty L2 table after one sync of what they point to. */
+static int l2_writeback_all(struct qcow2 *q)
 {
-        if (!s->dirty)
+        bool any = false;
+        for (int i = 0; i < L2_CACHE_SLOTS; i++)
+                any |= q->l2c[i].off && q->l2c[i].dirty;
+        if (!any)
                 return 0;
         if (fdatasync(q->fd) < 0)
                 return -errno;
         uint64_t n = q->cs / 8;
         uint8_t *buf = (uint8_t *)q->cow;
-        for (uint64_t i = 0; i < n; i++)
-                put_be64(buf + i * 8, s->tab[i]);
-        int rc = pwrite_full(q->fd, buf, q->cs, s->off);
-        if (rc == 0)
+        for (int k = 0; k < L2_CACHE_SLOTS; k++) {
+                struct l2_slot *s = &q->l2c[k];
+                if (!s->off || !s->dirty)
+                        continue;
+                for (uint64_t i = 0; i < n; i++)
+                        put_be64(buf + i * 8, s->tab[i]);
+                int rc = pwrite_full(q->fd, buf, q->cs, s->off);
+                if (rc < 0)
+                        return rc;
                 s->dirty = false;
-        return rc;
+        }
+        return 0;
+}
+
+static int l2_writeback(struct qcow2 *q, struct l2_slot *s)
+{
+        if (!s->dirty)
+                return 0;
+        return l2_writeback_all(q);
 }
 
 static int set_l1(struct qcow2 *q, uint32_t idx, uint64_t v)
@@ -552,10 +661,9 @@ static int qcow2_flush(struct blk_backend *b)
         struct qcow2 *q = to_q(b);
         if (b->readonly)
                 return 0;
-        int rc;
-        for (int i = 0; i < L2_CACHE_SLOTS; i++)
-                if (q->l2c[i].off && (rc = l2_writeback(q, &q->l2c[i])) < 0)
-                        return rc;
+        int rc = l2_writeback_all(q);
+        if (rc < 0)
+                return rc;
         if (fdatasync(q->fd) < 0)
                 return -errno;
         if (q->npending) {

@@ -89,6 +89,17 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
         run("qemu-img", "check", "-q", "wb.qcow2")
         run("qemu-img", "compare", "-q", "-f", "raw", "-F", "qcow2", "wb.mirror", "wb.qcow2")
 
+    def writes_small_clusters():
+        # 512-byte clusters: qemu-img's refcount table fills up and must grow
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", "ws.qcow2", "64M")
+        run("qemu-img", "convert", "-O", "raw", "ws.qcow2", "ws.mirror")
+        run(WRITER, "random", "ws.qcow2", "qcow2", "ws.mirror", "6", "300")
+        run("qemu-img", "check", "-q", "ws.qcow2")
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "qcow2", "ws.mirror", "ws.qcow2")
+        p = run("qemu-img", "check", "--output=json", "ws.qcow2").stdout
+        if '"image-end-offset"' not in p or os.stat("ws.qcow2").st_size < (16 << 20):
+            raise RuntimeError("the workload did not outgrow the first refcount table")
+
     def writes_compressed():
         # overwriting compressed clusters frees them: refcounts must stay exact
         run("qemu-img", "convert", "-q", "-c", "-O", "qcow2", "src.raw", "wc.qcow2")
@@ -134,6 +145,7 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
 
     check("writes qcow2 made by tandem-image (v3 4K clusters, v2)", writes_tandem_created)
     check("writes qcow2 over a raw backing file", writes_over_backing)
+    check("writes qcow2 with 512-byte clusters (refcount table grows)", writes_small_clusters)
     check("writes over compressed clusters", writes_compressed)
     check("writes vpc dynamic and fixed", writes_vpc)
     check("tandem-image convert to qcow2/vpc", convert_roundtrip)
