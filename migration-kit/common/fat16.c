@@ -99,6 +99,13 @@ int fat16_open(struct fat16 *fs, int fd, char *err, size_t errlen)
         }
         for (uint32_t i = 0; i < fs->clusters + 2; i++)
                 fs->fat[i] = rd16(raw + 2 * i);
+        /* The terminal writes both FATs in one request; copies that differ
+         * mean a write from elsewhere went wrong. FAT 1 is used, the
+         * difference is reported. */
+        if (nfats == 2 && read_at(fd, raw, ((size_t)fs->clusters + 2) * 2,
+                                  (uint64_t)(fs->fat_lba + fs->fat_sectors) * bps) == 0)
+                for (uint32_t i = 2; i < fs->clusters + 2; i++)
+                        fs->fat_mismatches += fs->fat[i] != rd16(raw + 2 * i);
         free(raw);
         return 0;
 }

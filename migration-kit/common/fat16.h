@@ -15,6 +15,7 @@ struct fat16 {
         uint32_t clusters; /* data clusters, numbered 2..clusters+1 */
         uint16_t *fat;     /* FAT 1, clusters+2 entries */
         char label[12];
+        uint32_t fat_mismatches; /* entries where FAT 2 differs from FAT 1 */
 };
 
 /* One root-directory entry that names a regular file. */

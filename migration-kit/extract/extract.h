@@ -45,6 +45,7 @@ struct extraction {
         char (*unknown)[13]; /* root files that are not the terminal's */
         size_t nunknown;
         unsigned nsubdirs;
+        uint32_t fat_mismatches;
         /* Incremental: tickets at or after this byte offset are new this run;
          * status_changed[i] marks older tickets cancelled since the last run. */
         uint32_t tickets_from;

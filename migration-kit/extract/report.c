@@ -167,6 +167,7 @@ int report_write(const char *dir, const char *image, const struct extraction *x,
                 json_object_array_add(unk, json_object_new_string(x->unknown[i]));
         json_object_object_add(r, "unknown_files", unk);
         J_INT(r, "subdirectories", x->nsubdirs);
+        J_INT(r, "fat_copies_differ", x->fat_mismatches);
 
         size_t moved_new = 0;
         for (size_t i = 0; i < x->ntickets; i++)
@@ -185,7 +186,7 @@ int report_write(const char *dir, const char *image, const struct extraction *x,
         J_INT(dbo, "stake_total_ore", db->sold_stakes);
         J_BOOL(dbo, "matches_records", db_ok);
         json_object_object_add(r, "database", dbo);
-        *reconciled = db_ok && accounted && x->nbad == 0;
+        *reconciled = db_ok && accounted && x->nbad == 0 && x->fat_mismatches == 0;
         J_BOOL(r, "all_bytes_accounted", accounted);
         J_BOOL(r, "reconciled", *reconciled);
 
@@ -243,6 +244,9 @@ int report_write(const char *dir, const char *image, const struct extraction *x,
                 fprintf(f, "Other file in the root directory (not extracted): %s\n", x->unknown[i]);
         if (x->nsubdirs)
                 fprintf(f, "Subdirectories (not extracted): %u\n", x->nsubdirs);
+        if (x->fat_mismatches)
+                fprintf(f, "FAT 2 differs from FAT 1 in %u entries (FAT 1 was used)\n",
+                        x->fat_mismatches);
         fprintf(f, "\nThis run (%s): %zu new tickets, %zu cancellations of earlier tickets\n",
                 x->incremental ? "incremental" : "full", moved_new, x->nstatus_changed);
         fprintf(f, "Database: %lld tickets, SEK %lld.%02lld sold: %s\n", db->tickets,

@@ -93,6 +93,7 @@ int extract_scan(int fd, struct extraction *x, char *err, size_t errlen)
         if (fat16_open(&fs, fd, err, errlen) < 0)
                 return -1;
         snprintf(x->label, sizeof(x->label), "%s", fs.label);
+        x->fat_mismatches = fs.fat_mismatches;
         struct fat16_file *files = NULL;
         int n = fat16_list_root(&fs, &files, &x->nsubdirs, err, errlen);
         int rc = n < 0 ? -1 : 0;

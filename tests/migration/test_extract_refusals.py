@@ -2,6 +2,7 @@
 process holds open for writing or locks exclusively, and images that are not
 a legacy FAT16 disk or whose FAT is broken."""
 import fcntl
+import json
 import os
 import struct
 import subprocess
@@ -68,6 +69,17 @@ struct.pack_into("<H", raw, res * bps + 2 * first, 0)
 broken = os.path.join(d, "broken.img")
 open(broken, "wb").write(raw)
 refused(broken, ["TICKETS.DAT", "chain"])
+
+# The same cut in FAT 2 only: FAT 1 is read, the difference is reported and
+# the disk does not count as reconciled.
+raw2 = bytearray(open(img, "rb").read())
+struct.pack_into("<H", raw2, (res + fatsz) * bps + 2 * first, 0)
+halfbad = os.path.join(d, "fat2.img")
+open(halfbad, "wb").write(raw2)
+r = extract(halfbad, out)
+rep = json.load(open(os.path.join(out, "report.json")))
+if r.returncode != 1 or rep["fat_copies_differ"] != 1 or rep["tickets"]["records"] != 59:
+    fail("FAT 2 mismatch: exit %d, %s" % (r.returncode, rep.get("fat_copies_differ")))
 
 r = subprocess.run([EXTRACT, img], capture_output=True, text=True)
 if r.returncode != 2 or "usage" not in r.stderr:
