@@ -29,6 +29,9 @@ for word in $(cat /proc/cmdline); do
 	rig.scenarios=*) scenarios=$(echo "${word#rig.scenarios=}" | tr ',' ' ') ;;
 	rig.timeout=*) timeout_s=${word#rig.timeout=} ;;
 	rig.show=all) show_all=1 ;;
+	# More words for every L2 command line, comma-separated (debugging:
+	# rig.l2_extra=loglevel=7 shows the L2 kernel's boot messages).
+	rig.l2_extra=*) export RIG_L2_EXTRA="$(echo "${word#rig.l2_extra=}" | tr ',' ' ')" ;;
 	esac
 done
 [ -n "$scenarios" ] || echo "RIG-L1 no rig.scenarios= on the command line"

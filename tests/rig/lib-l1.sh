@@ -89,6 +89,7 @@ rig_boot_l2() {
 	done
 	append="console=ttyS0 quiet panic=-1 tandem.scenario=$l2scenario"
 	[ -n "$arg" ] && append="$append tandem.arg=$arg"
+	[ -n "${RIG_L2_EXTRA:-}" ] && append="$append $RIG_L2_EXTRA"
 	case $vmm in
 	tandem)
 		[ -x /rig/bin/tandem-vmm ] || rig_fail "tandem-vmm is not in the L1 image (not built?)"
