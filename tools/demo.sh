@@ -77,6 +77,7 @@ if [ -n "${DISPLAY:-}" ]; then
 fi
 # Headless: the legacy guest's screen as rendered by dom0's renderer.
 "$build/dom0-ui/tandem-screenshot" --control "$work/run/legacy/control.sock" "$work/legacy.png"
-echo "tandem: no \$DISPLAY for tandem-shell; the legacy guest's screen: $work/legacy.png${linux_png:+, the Linux guest's: $linux_png}"
+echo "tandem: no \$DISPLAY for tandem-shell; legacy guest screen: $work/legacy.png"
+[ -z "$linux_png" ] || echo "tandem: Linux guest screen: $linux_png"
 "$build/hv/control/tandem" list
 echo "tandem: demo done; set DISPLAY to see both in tandem-shell; logs in $work"
