@@ -65,6 +65,8 @@ static const char *probe_fd(int fd)
                         return "qcow2";
                 if (!memcmp(head, "conectix", 8))
                         return "vpc";
+                if (!memcmp(head, "KDMV", 4))
+                        return "vmdk";
         }
         /* A fixed VHD (footer only at the end) is never probed: a guest could
          * otherwise turn its raw disk into something else by writing a footer. */
@@ -86,8 +88,10 @@ const char *blk_image_probe(const char *path, char *err, size_t errlen)
 struct blk_backend *image_open_chain(const char *path, const char *format, bool readonly,
                                      struct image_chain *chain, char *err, size_t errlen)
 {
-        if (format && strcmp(format, "raw") && strcmp(format, "qcow2") && strcmp(format, "vpc")) {
-                snprintf(err, errlen, "unknown image format '%s' (raw, qcow2 or vpc)", format);
+        if (format && strcmp(format, "raw") && strcmp(format, "qcow2") && strcmp(format, "vpc") &&
+            strcmp(format, "vmdk")) {
+                snprintf(err, errlen, "unknown image format '%s' (raw, qcow2, vpc or vmdk)",
+                         format);
                 return NULL;
         }
         if (chain->depth >= IMAGE_MAX_CHAIN) {
@@ -133,6 +137,8 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
         }
         if (!strcmp(format, "qcow2"))
                 return qcow2_open(fd, path, readonly, chain, err, errlen);
+        if (!strcmp(format, "vmdk"))
+                return vmdk_open(fd, path, readonly, err, errlen);
         return vhd_open(fd, path, readonly, err, errlen);
 }
 
@@ -145,7 +151,7 @@ struct blk_backend *blk_image_open(const char *path, const char *format, bool re
 
 const char *blk_image_format(struct blk_backend *b)
 {
-        return is_qcow2(b) ? "qcow2" : is_vhd(b) ? "vpc" : "raw";
+        return is_qcow2(b) ? "qcow2" : is_vhd(b) ? "vpc" : is_vmdk(b) ? "vmdk" : "raw";
 }
 
 int blk_image_info(struct blk_backend *b, struct image_info *out)
@@ -155,6 +161,8 @@ int blk_image_info(struct blk_backend *b, struct image_info *out)
                 return qcow2_info(b, out);
         if (is_vhd(b))
                 return vhd_info(b, out);
+        if (is_vmdk(b))
+                return vmdk_info(b, out);
         out->format = "raw";
         out->virtual_size = b->size;
         return 0;

@@ -1,6 +1,6 @@
-/* Disk image formats behind virtio-blk: raw, qcow2 (v2/v3) and VHD ("vpc",
- * fixed and dynamic). Every opened image is a struct blk_backend; the extra
- * calls below work on backends returned by blk_image_open only. */
+/* Disk image formats behind virtio-blk: raw, qcow2 (v2/v3), VHD ("vpc",
+ * fixed and dynamic) and, read-only, VMDK monolithicSparse ("vmdk"). Every opened image is a struct
+ * blk_backend; the extra calls below work on backends returned by blk_image_open only. */
 #ifndef TANDEM_STORAGE_IMAGE_H
 #define TANDEM_STORAGE_IMAGE_H
 
@@ -13,12 +13,13 @@
 /* Deepest backing chain accepted (the top image counts as one). */
 #define IMAGE_MAX_CHAIN 16
 
-/* format: NULL probes the file; "raw" never probes, so a raw disk whose guest
- * wrote a qcow2 header stays raw. Backing files always open read-only. */
+/* format: NULL probes the file; "raw" never probes, so a raw disk whose
+ * guest wrote a qcow2 header stays raw. "vmdk" opens read-only only.
+ * Backing files always open read-only. */
 struct blk_backend *blk_image_open(const char *path, const char *format, bool readonly, char *err,
                                    size_t errlen);
 
-/* "qcow2", "vpc" or "raw" from the file's first and last bytes. */
+/* "qcow2", "vpc" (dynamic), "vmdk" or "raw" from the file's first bytes. */
 const char *blk_image_probe(const char *path, char *err, size_t errlen);
 
 struct image_info {

@@ -22,7 +22,10 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
 struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct image_chain *chain,
                                char *err, size_t errlen);
 struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err, size_t errlen);
+struct blk_backend *vmdk_open(int fd, const char *path, bool readonly, char *err, size_t errlen);
 int qcow2_info(struct blk_backend *b, struct image_info *out);
+int vmdk_info(struct blk_backend *b, struct image_info *out);
+bool is_vmdk(struct blk_backend *b);
 int vhd_info(struct blk_backend *b, struct image_info *out);
 bool is_qcow2(struct blk_backend *b);
 bool is_vhd(struct blk_backend *b);

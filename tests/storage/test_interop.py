@@ -63,6 +63,7 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
         "qcow2 compressed zstd": ["-c", "-O", "qcow2", "-o", "compression_type=zstd"],
         "vpc dynamic": ["-O", "vpc"],
         "vpc fixed": ["-O", "vpc", "-o", "subformat=fixed"],
+        "vmdk monolithicSparse": ["-O", "vmdk"],
     }
     for i, (name, opts) in enumerate(qemu_made.items()):
         img = f"q{i}.img"

@@ -241,7 +241,8 @@ static void test_chains_and_flags(void)
                 EXPECT(!memcmp(m, "QFI\xfb", 4), "raw view shows the qcow2 header");
                 b->ops->close(b);
         }
-        expect_open_error(p, "vmdk", true, "unknown image format");
+        expect_open_error(p, "vhdx", true, "unknown image format");
+        expect_open_error(p, "vmdk", true, "not a vmdk image");
 }
 
 static void test_vhd_damage(void)
@@ -266,6 +267,61 @@ static void test_vhd_damage(void)
         if (b) {
                 uint8_t buf[512];
                 EXPECT(rw(b, false, buf, 512, 0) == -EIO, "read of bad BAT entry");
+                b->ops->close(b);
+        }
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A minimal monolithicSparse VMDK: header, one-entry grain directory, one
+ * grain table, grain size 128 sectors. */
+static void make_vmdk(const char *path, uint64_t grain, uint32_t gd_sector, uint32_t gt_sector)
+{
+        uint8_t f[4 * 512 + 65536] = {0};
+        memcpy(f, "KDMV", 4);
+        put_le32(f + 4, 1);
+        put_le32(f + 12, 1024); /* capacity: 512 KiB */
+        put_le32(f + 20, (uint32_t)grain);
+        put_le32(f + 44, 512);
+        put_le32(f + 56, gd_sector);
+        put_le32(f + 512 * 1, gt_sector); /* GD[0] */
+        put_le32(f + 512 * 2 + 4, 4);     /* GT[1]: grain at sector 4 */
+        memset(f + 512 * 4, 0x77, 65536);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || pwrite_full(fd, f, sizeof(f), 0) < 0)
+                exit(1);
+        close(fd);
+}
+
+static void test_vmdk(void)
+{
+        const char *p = tmp("v.vmdk");
+        char err[256];
+        uint8_t buf[65536];
+        make_vmdk(p, 128, 1, 2);
+        expect_open_error(p, NULL, false, "read-only");
+        struct blk_backend *b = blk_image_open(p, NULL, true, err, sizeof(err));
+        EXPECT(b && b->size == 512 << 10, "hand-made vmdk: %s", err);
+        if (b) {
+                EXPECT(rw(b, false, buf, 65536, 65536) == 0 && buf[0] == 0x77 && buf[65535] == 0x77,
+                       "vmdk grain 1 reads back");
+                EXPECT(rw(b, false, buf, 4096, 0) == 0 && buf[0] == 0, "vmdk grain 0 is zero");
+                EXPECT(rw(b, true, buf, 512, 0) == -EROFS, "vmdk write refused");
+                b->ops->close(b);
+        }
+        make_vmdk(p, 100, 1, 2);
+        expect_open_error(p, NULL, true, "grain size");
+        make_vmdk(p, 128, 100000, 2);
+        expect_open_error(p, NULL, true, "grain directory outside");
+        make_vmdk(p, 128, 1, 0x7ffffff0);
+        b = blk_image_open(p, NULL, true, err, sizeof(err));
+        EXPECT(b, "vmdk with a bad grain table pointer opens: %s", err);
+        if (b) {
+                EXPECT(rw(b, false, buf, 512, 0) == -EIO, "read through bad grain table");
                 b->ops->close(b);
         }
 }
@@ -337,6 +393,7 @@ int main(void)
         test_pointer_damage();
         test_chains_and_flags();
         test_vhd_damage();
+        test_vmdk();
         test_model("qcow2", 3, 65536);
         test_model("qcow2", 2, 4096);
         test_model("vpc", 0, 0);
