@@ -31,7 +31,10 @@ for word in $(cat /proc/cmdline); do
 	rig.show=all) show_all=1 ;;
 	# More words for every L2 command line, comma-separated (debugging:
 	# rig.l2_extra=loglevel=7 shows the L2 kernel's boot messages).
-	rig.l2_extra=*) export RIG_L2_EXTRA="$(echo "${word#rig.l2_extra=}" | tr ',' ' ')" ;;
+	rig.l2_extra=*)
+		RIG_L2_EXTRA=$(echo "${word#rig.l2_extra=}" | tr ',' ' ')
+		export RIG_L2_EXTRA
+		;;
 	esac
 done
 [ -n "$scenarios" ] || echo "RIG-L1 no rig.scenarios= on the command line"
