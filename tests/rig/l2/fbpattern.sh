@@ -30,6 +30,7 @@ while [ $i -lt 8 ]; do
 	hex=$(echo "$token" | cut -c$((2 * i + 1))-$((2 * i + 2)))
 	b=$((0x$hex))
 	px=$(printf '\\%03o\\%03o\\%03o\\377' $((b | 1)) $(((255 - b) | 1)) $((32 * i + 16)))
+	# shellcheck disable=SC2059 # the octal escapes are the format
 	printf "$px" >/tmp/px
 	n=0
 	: >/tmp/stripe
