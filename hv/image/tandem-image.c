@@ -19,7 +19,7 @@ static int usage(void)
                         "[-b BACKING [-F FMT]] [--fixed] PATH SIZE\n"
                         "       tandem-image info [--json] [-f FMT] PATH\n"
                         "       tandem-image convert [-f FMT] [-O FMT] [-p] SRC DST\n"
-                        "       tandem-image check [--json] PATH\n"
+                        "       tandem-image check [--json] [-r] PATH\n"
                         "       tandem-image resize PATH [+]SIZE\n");
         return 1;
 }
@@ -277,13 +277,23 @@ out:
 
 static int cmd_check(int argc, char **argv)
 {
-        bool json = argc > 1 && !strcmp(argv[1], "--json");
-        if (argc != 2 + json)
+        bool json = false, repair = false;
+        static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {0}};
+        int c;
+        while ((c = getopt_long(argc, argv, "r", lo, NULL)) != -1) {
+                if (c == 'j')
+                        json = true;
+                else if (c == 'r')
+                        repair = true;
+                else
+                        return usage();
+        }
+        if (optind + 1 != argc)
                 return usage();
-        const char *path = argv[1 + json];
+        const char *path = argv[optind];
         char err[512];
         struct image_check ck;
-        if (blk_image_check(path, &ck, err, sizeof(err)) < 0) {
+        if (blk_image_check(path, repair, &ck, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tandem-image: %s\n", err);
                 return 1;
         }
@@ -304,6 +314,12 @@ static int cmd_check(int argc, char **argv)
                 printf("%s: %llu leaked clusters, %llu corruptions%s%s\n", path,
                        (unsigned long long)ck.leaks, (unsigned long long)ck.corruptions,
                        ck.first_problem[0] ? "; first: " : "", ck.first_problem);
+        }
+        if (repair) {
+                if (!json)
+                        printf("%s: %llu refcounts repaired\n", path,
+                               (unsigned long long)ck.repaired);
+                return 0;
         }
         return ck.corruptions ? 2 : ck.leaks ? 3 : 0;
 }

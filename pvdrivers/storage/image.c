@@ -209,14 +209,15 @@ int blk_image_resize(const char *path, uint64_t size, char *err, size_t errlen)
         return 0;
 }
 
-int blk_image_check(const char *path, struct image_check *out, char *err, size_t errlen)
+int blk_image_check(const char *path, bool repair, struct image_check *out, char *err,
+                    size_t errlen)
 {
         memset(out, 0, sizeof(*out));
         const char *f = blk_image_probe(path, err, errlen);
         if (!f)
                 return -ENOENT;
         if (!strcmp(f, "qcow2"))
-                return qcow2_check(path, out, err, errlen);
+                return qcow2_check(path, repair, out, err, errlen);
         struct blk_backend *b = blk_image_open(path, f, true, err, errlen);
         if (!b)
                 return -EINVAL;

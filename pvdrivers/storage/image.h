@@ -55,10 +55,14 @@ struct image_check {
         uint64_t referenced_clusters;
         uint64_t leaks;       /* refcount > references: space lost, data safe */
         uint64_t corruptions; /* refcount < references or bad pointers */
+        uint64_t repaired;    /* refcounts rewritten by a repair */
         char first_problem[256];
 };
 
-/* qcow2: recomputes refcounts from L1/L2 and compares. Others: corruptions 0. */
-int blk_image_check(const char *path, struct image_check *out, char *err, size_t errlen);
+/* qcow2: recomputes refcounts from L1/L2 and compares; with repair, rewrites
+ * them to match and clears the dirty bit (counts stay those found before).
+ * Other formats: a successful read-only open is the check. */
+int blk_image_check(const char *path, bool repair, struct image_check *out, char *err,
+                    size_t errlen);
 
 #endif

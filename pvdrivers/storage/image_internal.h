@@ -34,7 +34,7 @@ int qcow2_create(const char *path, uint64_t size, const struct image_create_opts
 int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t errlen);
 int qcow2_resize(const char *path, uint64_t size, char *err, size_t errlen);
 int vhd_resize(const char *path, uint64_t size, char *err, size_t errlen);
-int qcow2_check(const char *path, struct image_check *out, char *err, size_t errlen);
+int qcow2_check(const char *path, bool repair, struct image_check *out, char *err, size_t errlen);
 
 /* Big-endian fields, as both formats store them. */
 static inline uint16_t be16(const uint8_t *p)

@@ -781,8 +781,17 @@ static void backing_path(const char *image, const char *name, char *out, size_t 
                 snprintf(out, len, "%.*s/%s", (int)(slash - image), image, name);
 }
 
+static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly, bool allow_dirty,
+                                         struct image_chain *chain, char *err, size_t errlen);
+
 struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct image_chain *chain,
                                char *err, size_t errlen)
+{
+        return qcow2_open_ex(fd, path, readonly, false, chain, err, errlen);
+}
+
+static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly, bool allow_dirty,
+                                         struct image_chain *chain, char *err, size_t errlen)
 {
         struct qcow2 *q = calloc(1, sizeof(*q));
         if (!q) {
@@ -846,9 +855,9 @@ struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct i
                 FAIL("qcow2 %s: unknown compression type %u", path, q->comp_type);
         if (q->refcount_order > 6)
                 FAIL("qcow2 %s: invalid refcount order %u", path, q->refcount_order);
-        if (!readonly && (q->incompat & INCOMPAT_DIRTY))
+        if (!readonly && !allow_dirty && (q->incompat & INCOMPAT_DIRTY))
                 FAIL("qcow2 %s: image is dirty (lazy refcounts were not written back); "
-                     "run 'qemu-img check -r all' or open it read-only",
+                     "run 'tandem-image check -r' or open it read-only",
                      path);
         if (!readonly && (q->incompat & INCOMPAT_CORRUPT))
                 FAIL("qcow2 %s: image is marked corrupt; repair it or open it read-only", path);
@@ -1156,9 +1165,46 @@ static void check_ref(struct check_ctx *c, uint64_t off, const char *what)
         c->refs[cl]++;
 }
 
-int qcow2_check(const char *path, struct image_check *out, char *err, size_t errlen)
+/* Sets every refcount to the number of references found (increases first,
+ * so a crash midway leaves at worst leaks), then clears the dirty bit. */
+static int repair_refcounts(struct qcow2 *q, const uint32_t *refs, uint64_t n,
+                            struct image_check *out)
 {
-        struct blk_backend *b = blk_image_open(path, "qcow2", true, err, errlen);
+        int rc = 0;
+        for (int pass = 0; pass < 2 && rc == 0; pass++) {
+                for (uint64_t i = 0; i < n && rc == 0; i++) {
+                        uint64_t v;
+                        if ((rc = refcount_get(q, i, &v)) < 0)
+                                break;
+                        if (pass == 0 ? v < refs[i] : v > refs[i]) {
+                                rc = refcount_set(q, i, refs[i]);
+                                out->repaired++;
+                        }
+                }
+                if (rc == 0 && fdatasync(q->fd) < 0)
+                        rc = -errno;
+        }
+        if (rc == 0 && (q->incompat & INCOMPAT_DIRTY)) {
+                uint8_t f[8];
+                put_be64(f, q->incompat & ~INCOMPAT_DIRTY);
+                rc = pwrite_full(q->fd, f, 8, 72);
+                if (rc == 0 && fdatasync(q->fd) < 0)
+                        rc = -errno;
+                if (rc == 0)
+                        q->incompat &= ~INCOMPAT_DIRTY;
+        }
+        return rc;
+}
+
+int qcow2_check(const char *path, bool repair, struct image_check *out, char *err, size_t errlen)
+{
+        struct image_chain chain = {0};
+        int fd = open(path, (repair ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        struct blk_backend *b = qcow2_open_ex(fd, path, !repair, true, &chain, err, errlen);
         if (!b)
                 return -EINVAL;
         struct qcow2 *q = to_q(b);
@@ -1219,8 +1265,18 @@ int qcow2_check(const char *path, struct image_check *out, char *err, size_t err
                                          (unsigned long long)v, c.refs[i]);
                 }
         }
-        if (rc < 0)
+        bool unfixable = out->corruptions > 0 && out->first_problem[0] &&
+                         !strstr(out->first_problem, "has refcount");
+        if (rc == 0 && repair && unfixable) {
+                snprintf(err, errlen, "%s: cannot repair: %s", path, out->first_problem);
+                rc = -EINVAL;
+        } else if (rc == 0 && repair) {
+                rc = repair_refcounts(q, c.refs, c.n, out);
+                if (rc < 0)
+                        snprintf(err, errlen, "%s: repair failed: %s", path, strerror(-rc));
+        } else if (rc < 0) {
                 snprintf(err, errlen, "%s: cannot read refcounts: %s", path, strerror(-rc));
+        }
         free(c.refs);
         b->ops->close(b);
         return rc;

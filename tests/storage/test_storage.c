@@ -376,7 +376,7 @@ static void test_model(const char *fmt, int version, uint64_t cs)
                 b->ops->close(b);
         }
         struct image_check ck;
-        EXPECT(blk_image_check(top, &ck, err, sizeof(err)) == 0 && ck.corruptions == 0,
+        EXPECT(blk_image_check(top, false, &ck, err, sizeof(err)) == 0 && ck.corruptions == 0,
                "%s check: %s %s", fmt, err, ck.first_problem);
         free(model);
         free(got);
