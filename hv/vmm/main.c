@@ -18,6 +18,7 @@
 #include "vm.h"
 #include "vmm_options.h"
 #include "../pv/legacy.h"
+#include "../usb/usb.h"
 
 /* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
  * 3 GiB limit. PVH test guests find it here; Linux reads it from boot_params. */
@@ -162,6 +163,8 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
                 if (!c || virtio_pci_add(v->pci, c, err, errlen) < 0)
                         return -1;
         }
+        if (v->opt.nusb && usb_setup(vm, v->pci, v->opt.usb, v->opt.nusb, err, errlen) < 0)
+                return -1;
         if (v->opt.rng) {
                 struct virtio_device *r = virtio_rng_create(&vm->mem, err, errlen);
                 if (!r || virtio_pci_add(v->pci, r, err, errlen) < 0)

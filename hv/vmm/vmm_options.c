@@ -33,6 +33,8 @@ static const char usage[] =
     "  --fb WxH             a linear framebuffer for Linux guests (vesafb), e.g. 1024x768\n"
     "  --printer PATH       the legacy guest's printer spool file\n"
     "  --no-rng             no virtio-rng device\n"
+    "  --usb SPEC           an emulated USB device on the xHCI controller: kbd,\n"
+    "                       storage:PATH or printer:PATH (repeatable)\n"
     "  --control PATH       the control socket (JSON lines; docs/vmm-control.md)\n"
     "  -h, --help           this text;  --version  the version\n"
     "\n"
@@ -141,7 +143,8 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                 O_PRINTER,
                 O_NAME,
                 O_VERSION,
-                O_NORNG
+                O_NORNG,
+                O_USB
         };
         static const struct option opts[] = {
             {"kernel", required_argument, 0, O_KERNEL},
@@ -158,6 +161,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
             {"printer", required_argument, 0, O_PRINTER},
             {"name", required_argument, 0, O_NAME},
             {"no-rng", no_argument, 0, O_NORNG},
+            {"usb", required_argument, 0, O_USB},
             {"help", no_argument, 0, 'h'},
             {"version", no_argument, 0, O_VERSION},
             {0, 0, 0, 0},
@@ -197,6 +201,14 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                         break;
                 case O_NORNG:
                         o->rng = false;
+                        break;
+                case O_USB:
+                        if (o->nusb == VMM_MAX_USB) {
+                                snprintf(err, errlen, "too many --usb options (at most %d)",
+                                         VMM_MAX_USB);
+                                return -1;
+                        }
+                        o->usb[o->nusb++] = optarg;
                         break;
                 case O_MEM:
                         if (vmm_parse_size(optarg, &o->mem) < 0) {
@@ -279,6 +291,11 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
         if (o->legacy && (o->initrd || o->cmdline || o->fb_width)) {
                 snprintf(err, errlen,
                          "--initrd, --cmdline and --fb apply to --kernel guests, not --legacy");
+                return -1;
+        }
+        if (o->legacy && o->nusb) {
+                snprintf(err, errlen,
+                         "--usb applies to --kernel guests (the legacy guest has PV USB)");
                 return -1;
         }
         if (o->kernel && o->printer) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define VMM_MAX_DISKS 8
+#define VMM_MAX_USB   8
 
 struct vmm_disk {
         const char *path;
@@ -23,6 +24,8 @@ struct vmm_options {
         const char *console, *vconsole, *control, *printer;
         uint32_t fb_width, fb_height;
         bool rng;
+        unsigned nusb;
+        const char *usb[VMM_MAX_USB];
 };
 
 /* Returns 0, 1 after printing help/version (exit 0), or -1 with err set (exit 2). */
