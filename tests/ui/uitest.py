@@ -178,3 +178,43 @@ class Tandemd:
                 return lines
             time.sleep(0.1)
         fail(f"{name}: {text!r} not on screen:\n" + "\n".join(lines))
+
+    def create_fb(self, name, w=320, h=240):
+        """A tiny PVH guest (fbguest.c) with a framebuffer it fills with a
+        gradient; returns when the guest says it has drawn."""
+        cfg = os.path.join(self.dir, name + ".cfg")
+        with open(cfg, "w") as f:
+            f.write(f'name = "{name}"\ntype = "pvh"\nkernel = "{os.environ["FBGUEST"]}"\n'
+                    f'memory = 16\nextra = "w={w} h={h}"\nvfb = [ "resolution={w}x{h}" ]\n')
+        self.cli("create", cfg)
+
+    def fb_pixels(self, name, points):
+        """XRGB values of the framebuffer at points [(x, y)], read from the
+        display memory the VMM shares (display-attach)."""
+        import json, mmap, socket, struct
+        s = self.display(name)
+        s.sendall(b'{"id":1,"cmd":"display-attach"}\n')
+        msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
+        s.close()
+        r = json.loads(msg.split(b"\n")[0])
+        if not fds or r.get("kind") != "framebuffer":
+            fail(f"display-attach {name}: {r}")
+        with mmap.mmap(fds[0], r["map_size"], prot=mmap.PROT_READ) as m:
+            out = [struct.unpack_from("<I", m, r["data_offset"] + y * r["stride"] + 4 * x)[0]
+                   & 0xFFFFFF for x, y in points]
+        os.close(fds[0])
+        return out
+
+    def wait_fb_drawn(self, name, w=320, h=240, timeout=30):
+        """Waits until fbguest's gradient is in the framebuffer."""
+        pts = [(0, 0), (w - 1, h - 1), (17, 0), (w // 2, h // 3)]
+        want = [(x * 255 // w) << 16 | (y * 255 // h) << 8 | (0xC0 if (x // 16 + y // 16) % 2
+                                                              else 0x30) for x, y in pts]
+        deadline = time.time() + timeout
+        got = None
+        while time.time() < deadline:
+            got = self.fb_pixels(name, pts)
+            if got == want:
+                return
+            time.sleep(0.1)
+        fail(f"{name}: framebuffer shows {[hex(v) for v in got]}, want {[hex(v) for v in want]}")
