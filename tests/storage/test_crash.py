@@ -53,6 +53,16 @@ with tempfile.TemporaryDirectory(prefix="tandem-crash-") as d:
         opts = ["-o", "cluster_size=4096"] if run % 2 else []
         if run % 5 == 2:  # an image laid out by qemu-img
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", img, "160M"], check=True)
+        elif run % 5 == 3:  # partial-cluster writes copy up from a backing file
+            base = os.path.join(d, "base.raw")
+            if not os.path.exists(base):
+                with open(base, "wb") as f:
+                    f.truncate(160 << 20)
+                    for i in range(0, 160 << 20, 5 << 20):
+                        f.seek(i)
+                        f.write(os.urandom(1 << 20))
+            subprocess.run([TI, "create", "-f", "qcow2", "-b", base, "-F", "raw", img],
+                           check=True)
         else:
             subprocess.run([TI, "create", "-f", fmt, *(opts if fmt == "qcow2" else []), img,
                             "160M"], check=True)

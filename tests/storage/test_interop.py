@@ -101,6 +101,15 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
         if '"image-end-offset"' not in p or os.stat("ws.qcow2").st_size < (16 << 20):
             raise RuntimeError("the workload did not outgrow the first refcount table")
 
+    def writes_refcount_widths():
+        for bits in (1, 8, 64):
+            img, mirror = f"rb{bits}.qcow2", f"rb{bits}.mirror"
+            run("qemu-img", "create", "-q", "-f", "qcow2", "-o", f"refcount_bits={bits}", img, "16M")
+            run("qemu-img", "convert", "-O", "raw", img, mirror)
+            run(WRITER, "random", img, "qcow2", mirror, str(bits), "200")
+            run("qemu-img", "check", "-q", img)
+            run("qemu-img", "compare", "-q", "-f", "raw", "-F", "qcow2", mirror, img)
+
     def writes_compressed():
         # overwriting compressed clusters frees them: refcounts must stay exact
         run("qemu-img", "convert", "-q", "-c", "-O", "qcow2", "src.raw", "wc.qcow2")
@@ -173,6 +182,7 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
     check("writes qcow2 made by tandem-image (v3 4K clusters, v2)", writes_tandem_created)
     check("writes qcow2 over a raw backing file", writes_over_backing)
     check("writes qcow2 with 512-byte clusters (refcount table grows)", writes_small_clusters)
+    check("writes qcow2 with 1-, 8- and 64-bit refcounts", writes_refcount_widths)
     check("writes over compressed clusters", writes_compressed)
     check("writes vpc dynamic and fixed", writes_vpc)
     check("tandem-image convert to qcow2/vpc", convert_roundtrip)

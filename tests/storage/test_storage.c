@@ -326,6 +326,56 @@ static void test_vmdk(void)
         }
 }
 
+/* Random byte damage in the metadata of small images: opening, reading
+ * everything and writing must end in success or an error, never a crash
+ * (this is what the ASan build is for). */
+static void test_fuzz(const char *fmt, uint64_t meta_bytes)
+{
+        const char *p = tmp("fuzz.img"), *pristine = tmp("fuzz.orig");
+        char err[256];
+        struct image_create_opts o = {.cluster_size = 4096};
+        make(pristine, fmt, 1 << 20, &o);
+        struct blk_backend *b = blk_image_open(pristine, fmt, false, err, sizeof(err));
+        static uint8_t buf[1 << 20];
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (uint8_t)(i * 7);
+        rw(b, true, buf, 300000, 100000);
+        b->ops->close(b);
+        uint64_t s = 0x9e3779b97f4a7c15ULL;
+        int opened = 0;
+        int iters = getenv("STORAGE_FUZZ_ITERS") ? atoi(getenv("STORAGE_FUZZ_ITERS")) : 150;
+        for (int iter = 0; iter < iters; iter++) {
+                char cmd[300];
+                snprintf(cmd, sizeof(cmd), "cp %s %s", pristine, p);
+                if (system(cmd) != 0)
+                        exit(1);
+                int fd = open(p, O_RDWR);
+                for (int k = 0; k < 1 + iter % 8; k++) {
+                        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                        uint8_t v = (uint8_t)(s >> 56);
+                        if (pwrite(fd, &v, 1, (off_t)((s >> 8) % meta_bytes)) != 1)
+                                exit(1);
+                }
+                close(fd);
+                b = blk_image_open(p, fmt, iter % 2, err, sizeof(err));
+                if (!b)
+                        continue;
+                opened++;
+                uint64_t n = b->size < sizeof(buf) ? b->size : sizeof(buf);
+                (void)rw(b, false, buf, (size_t)n, 0);
+                if (!b->readonly && b->size > 8192) {
+                        (void)rw(b, true, buf, 5000, 3000);
+                        if (b->ops->discard)
+                                (void)b->ops->discard(b, 0, 8192);
+                        (void)b->ops->flush(b);
+                }
+                b->ops->close(b);
+                struct image_check ck;
+                (void)blk_image_check(p, iter % 3 == 0, &ck, err, sizeof(err));
+        }
+        EXPECT(opened > 0, "%s fuzz: no damaged image opened at all", fmt);
+}
+
 /* Random I/O against an in-memory model, across reopen and a backing file. */
 static void test_model(const char *fmt, int version, uint64_t cs)
 {
@@ -394,6 +444,8 @@ int main(void)
         test_chains_and_flags();
         test_vhd_damage();
         test_vmdk();
+        test_fuzz("qcow2", 6 * 4096);
+        test_fuzz("vpc", 2048);
         test_model("qcow2", 3, 65536);
         test_model("qcow2", 2, 4096);
         test_model("vpc", 0, 0);
