@@ -49,8 +49,8 @@ fi
 KVER=${KERNEL##*/vmlinuz-}
 [ -d "/lib/modules/$KVER/kernel" ] || die "no modules for $KVER in /lib/modules"
 BUSYBOX=/bin/busybox
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
-	die "$BUSYBOX is not static: apt-get install busybox-static"
+[ -x "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 ||
+	die "$BUSYBOX is missing or not static: apt-get install busybox-static"
 QEMU=$(command -v qemu-system-x86_64) || die "no qemu-system-x86_64: apt-get install qemu-system-x86"
 
 # The manifest is "SOURCE DEST" per line; it is the list of inputs that is
