@@ -13,6 +13,11 @@ t.create_legacy("legacy")
 t.create_fb("fb1")
 t.wait_screen("legacy", "OPERATOR LOGIN")
 t.wait_fb_drawn("fb1")
+# bad requests get an error and no descriptor
+for params, code in (({"domain": "nosuch"}, "not_found"), ({"domain": 7}, "invalid"), ({}, "invalid")):
+    reply, fds = t.display_request(params)
+    if fds or code not in str(reply.get("error", "")).lower():
+        fail(f"display {params}: {reply} fds={fds}, want a {code} error")
 
 start_xvfb()
 start([os.environ["TANDEM_SHELL"], "--fullscreen", "--no-scale", "--theme", "dark",

@@ -135,16 +135,20 @@ class Tandemd:
         tool, uses it; the shell and kiosk go through tandemd)."""
         return os.path.join(self.dir, "run", name, "control.sock")
 
-    def display(self, name):
-        """A socket to the domain's display, handed over by tandemd."""
+    def display_request(self, params):
+        """Raw "display" call: (reply, passed descriptors)."""
         import json, socket
         s = socket.socket(socket.AF_UNIX)
         s.connect(self.sock)
-        s.sendall(json.dumps({"id": 1, "method": "display",
-                              "params": {"domain": name}}).encode() + b"\n")
+        s.sendall(json.dumps({"id": 1, "method": "display", "params": params}).encode() + b"\n")
         msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
         s.close()
-        reply = json.loads(msg.split(b"\n")[0])
+        return json.loads(msg.split(b"\n")[0]), fds
+
+    def display(self, name):
+        """A socket to the domain's display, handed over by tandemd."""
+        import socket
+        reply, fds = self.display_request({"domain": name})
         if "error" in reply or len(fds) != 1:
             fail(f"display {name}: {reply}")
         return socket.socket(fileno=fds[0])
