@@ -139,7 +139,7 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
                 return qcow2_open(fd, path, readonly, chain, err, errlen);
         if (!strcmp(format, "vmdk"))
                 return vmdk_open(fd, path, readonly, err, errlen);
-        return vhd_open(fd, path, readonly, err, errlen);
+        return vhd_open(fd, path, readonly, chain, err, errlen);
 }
 
 struct blk_backend *blk_image_open(const char *path, const char *format, bool readonly, char *err,
@@ -177,7 +177,7 @@ int blk_image_create(const char *path, const char *format, uint64_t size,
         if (!strcmp(format, "qcow2"))
                 return qcow2_create(path, size, o, err, errlen);
         if (!strcmp(format, "vpc"))
-                return vhd_create(path, size, o->vhd_fixed, err, errlen);
+                return vhd_create(path, size, o->vhd_fixed, o->backing, err, errlen);
         if (strcmp(format, "raw")) {
                 snprintf(err, errlen, "unknown image format '%s' (raw, qcow2 or vpc)", format);
                 return -EINVAL;

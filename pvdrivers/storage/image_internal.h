@@ -21,7 +21,8 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
 
 struct blk_backend *qcow2_open(int fd, const char *path, bool readonly, struct image_chain *chain,
                                char *err, size_t errlen);
-struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err, size_t errlen);
+struct blk_backend *vhd_open(int fd, const char *path, bool readonly, struct image_chain *chain,
+                             char *err, size_t errlen);
 struct blk_backend *vmdk_open(int fd, const char *path, bool readonly, char *err, size_t errlen);
 int qcow2_info(struct blk_backend *b, struct image_info *out);
 int vmdk_info(struct blk_backend *b, struct image_info *out);
@@ -31,7 +32,8 @@ bool is_qcow2(struct blk_backend *b);
 bool is_vhd(struct blk_backend *b);
 int qcow2_create(const char *path, uint64_t size, const struct image_create_opts *o, char *err,
                  size_t errlen);
-int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t errlen);
+int vhd_create(const char *path, uint64_t size, bool fixed, const char *parent, char *err,
+               size_t errlen);
 int qcow2_resize(const char *path, uint64_t size, char *err, size_t errlen);
 int vhd_resize(const char *path, uint64_t size, char *err, size_t errlen);
 int qcow2_check(const char *path, bool repair, struct image_check *out, char *err, size_t errlen);

@@ -33,7 +33,10 @@ struct vhd {
         uint64_t bat_off;
         uint32_t bat_entries, block_size, bitmap_size;
         uint32_t *bat;
-        uint64_t footer_off; /* where the (last) footer lies */
+        uint64_t footer_off;        /* where the (last) footer lies */
+        struct blk_backend *parent; /* differencing disks */
+        uint8_t *bm;                /* cached sector bitmap of one block */
+        uint32_t bm_block;
         bool warned;
 };
 
@@ -58,32 +61,31 @@ static uint32_t vhd_checksum(const uint8_t *p, size_t len, size_t skip)
         return ~sum;
 }
 
-static int io_piece(struct vhd *v, uint8_t *buf, size_t len, uint64_t off, bool write);
-
-static int vhd_read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
+static int vhd_corrupt(struct vhd *v, const char *what, uint32_t bi)
 {
-        return io_piece(ctx, buf, len, off, false);
+        if (!v->warned)
+                fprintf(stderr, "vhd %s: corrupt image: %s (block %u)\n", v->path, what, bi);
+        v->warned = true;
+        return -EIO;
 }
 
-static int vhd_write_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
-{
-        return io_piece(ctx, buf, len, off, true);
-}
-
+/* A new block where the footer was: footer first, then the block, then
+ * its BAT entry. Dynamic blocks are marked fully present; differencing
+ * blocks start empty and show the parent until sectors are written. */
 static int allocate_block(struct vhd *v, uint32_t bi)
 {
-        uint64_t start = v->footer_off;
+        uint64_t start = (v->footer_off + 511) & ~511ULL;
         uint64_t total = (uint64_t)v->bitmap_size + v->block_size;
-        if ((start + 511) / 512 > 0xfffffffeULL)
+        if (start / 512 > 0xfffffffeULL)
                 return -EFBIG;
-        start = (start + 511) & ~511ULL;
         int rc = pwrite_full(v->fd, v->footer, 512, start + total);
         if (rc < 0)
                 return rc;
         uint8_t *blk = calloc(1, total);
         if (!blk)
                 return -ENOMEM;
-        memset(blk, 0xff, v->bitmap_size); /* every sector of the block is present */
+        if (v->type == VHD_DYNAMIC)
+                memset(blk, 0xff, v->bitmap_size);
         rc = pwrite_full(v->fd, blk, total, start);
         free(blk);
         if (rc < 0)
@@ -94,51 +96,140 @@ static int allocate_block(struct vhd *v, uint32_t bi)
         if ((rc = pwrite_full(v->fd, e, 4, v->bat_off + (uint64_t)bi * 4)) < 0)
                 return rc;
         v->bat[bi] = (uint32_t)(start / 512);
+        v->bm_block = UINT32_MAX;
         return 0;
+}
+
+static int load_bitmap(struct vhd *v, uint32_t bi)
+{
+        if (v->bm_block == bi)
+                return 0;
+        v->bm_block = UINT32_MAX;
+        int rc = pread_full(v->fd, v->bm, v->bitmap_size, (uint64_t)v->bat[bi] * 512);
+        if (rc < 0)
+                return rc == -EIO ? vhd_corrupt(v, "bitmap past the end", bi) : rc;
+        v->bm_block = bi;
+        return 0;
+}
+
+static bool present(const struct vhd *v, uint64_t sector)
+{
+        return v->bm[sector / 8] & (0x80 >> (sector % 8));
+}
+
+static int read_parent(struct vhd *v, uint8_t *buf, size_t n, uint64_t off)
+{
+        if (!v->parent || off >= v->parent->size) {
+                memset(buf, 0, n);
+                return 0;
+        }
+        size_t k = off + n > v->parent->size ? (size_t)(v->parent->size - off) : n;
+        memset(buf + k, 0, n - k);
+        struct iovec iov = {.iov_base = buf, .iov_len = k};
+        return v->parent->ops->read(v->parent, &iov, 1, off);
+}
+
+/* Reads within one block; in and n are bytes inside it. */
+static int read_in_block(struct vhd *v, uint32_t bi, uint64_t in, uint8_t *buf, size_t n,
+                         uint64_t off)
+{
+        if (v->bat[bi] == BAT_UNUSED)
+                return read_parent(v, buf, n, off);
+        uint64_t data = (uint64_t)v->bat[bi] * 512 + v->bitmap_size;
+        if (data + in + n > v->footer_off)
+                return vhd_corrupt(v, "block past the end", bi);
+        if (v->type == VHD_DYNAMIC)
+                return pread_full(v->fd, buf, n, data + in);
+        int rc = load_bitmap(v, bi);
+        while (rc == 0 && n) {
+                uint64_t sec = in / 512;
+                bool here = present(v, sec);
+                size_t k = 512 - in % 512;
+                /* extend the run while the presence bit stays the same */
+                uint64_t s2 = sec + 1;
+                while (k < n && present(v, s2) == here) {
+                        k += 512;
+                        s2++;
+                }
+                if (k > n)
+                        k = n;
+                rc = here ? pread_full(v->fd, buf, k, data + in) : read_parent(v, buf, k, off);
+                buf += k;
+                in += k;
+                off += k;
+                n -= k;
+        }
+        return rc;
+}
+
+static int write_in_block(struct vhd *v, uint32_t bi, uint64_t in, const uint8_t *buf, size_t n,
+                          uint64_t off)
+{
+        int rc;
+        if (v->bat[bi] == BAT_UNUSED && (rc = allocate_block(v, bi)) < 0)
+                return rc;
+        uint64_t data = (uint64_t)v->bat[bi] * 512 + v->bitmap_size;
+        if (data + in + n > v->footer_off)
+                return vhd_corrupt(v, "block past the end", bi);
+        if (v->type == VHD_DYNAMIC)
+                return pwrite_full(v->fd, buf, n, data + in);
+        /* differencing: whole sectors, partial ones merged with what reads
+         * there now, then the bitmap bits (after the data) */
+        uint64_t s0 = in / 512, s1 = (in + n + 511) / 512;
+        size_t len = (size_t)((s1 - s0) * 512);
+        uint8_t *tmp = malloc(len);
+        if (!tmp)
+                return -ENOMEM;
+        uint64_t head = in % 512;
+        rc = 0;
+        if (head)
+                rc = read_in_block(v, bi, s0 * 512, tmp, 512, off - head);
+        if (rc == 0 && (in + n) % 512 && (s1 - 1 > s0 || !head))
+                rc = read_in_block(v, bi, (s1 - 1) * 512, tmp + len - 512, 512,
+                                   off - head + len - 512);
+        memcpy(tmp + head, buf, n);
+        if (rc == 0)
+                rc = pwrite_full(v->fd, tmp, len, data + s0 * 512);
+        free(tmp);
+        if (rc == 0)
+                rc = load_bitmap(v, bi);
+        if (rc < 0)
+                return rc;
+        for (uint64_t sct = s0; sct < s1; sct++)
+                v->bm[sct / 8] |= (uint8_t)(0x80 >> (sct % 8));
+        return pwrite_full(v->fd, v->bm + s0 / 8, (size_t)((s1 - 1) / 8 - s0 / 8 + 1),
+                           (uint64_t)v->bat[bi] * 512 + s0 / 8);
 }
 
 static int io_piece(struct vhd *v, uint8_t *buf, size_t len, uint64_t off, bool write)
 {
+        if (v->type == VHD_FIXED)
+                return write ? pwrite_full(v->fd, buf, len, off) : pread_full(v->fd, buf, len, off);
         while (len) {
-                uint64_t host;
-                size_t n = len;
-                if (v->type == VHD_FIXED) {
-                        host = off;
-                } else {
-                        uint32_t bi = (uint32_t)(off / v->block_size);
-                        uint64_t in = off % v->block_size;
-                        if (n > v->block_size - in)
-                                n = (size_t)(v->block_size - in);
-                        if (bi >= v->bat_entries)
-                                return -EIO;
-                        if (v->bat[bi] == BAT_UNUSED) {
-                                if (!write) {
-                                        memset(buf, 0, n);
-                                        goto next;
-                                }
-                                int rc = allocate_block(v, bi);
-                                if (rc < 0)
-                                        return rc;
-                        }
-                        host = (uint64_t)v->bat[bi] * 512 + v->bitmap_size + in;
-                        if (host + n > v->footer_off) {
-                                if (!v->warned)
-                                        fprintf(stderr,
-                                                "vhd %s: corrupt image: block %u past the end\n",
-                                                v->path, bi);
-                                v->warned = true;
-                                return -EIO;
-                        }
-                }
-                int rc = write ? pwrite_full(v->fd, buf, n, host) : pread_full(v->fd, buf, n, host);
+                uint32_t bi = (uint32_t)(off / v->block_size);
+                uint64_t in = off % v->block_size;
+                size_t n = v->block_size - in < len ? (size_t)(v->block_size - in) : len;
+                if (bi >= v->bat_entries)
+                        return -EIO;
+                int rc = write ? write_in_block(v, bi, in, buf, n, off)
+                               : read_in_block(v, bi, in, buf, n, off);
                 if (rc < 0)
                         return rc;
-        next:
                 buf += n;
                 off += n;
                 len -= n;
         }
         return 0;
+}
+
+static int vhd_read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
+{
+        return io_piece(ctx, buf, len, off, false);
+}
+
+static int vhd_write_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
+{
+        return io_piece(ctx, buf, len, off, true);
 }
 
 static int vhd_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
@@ -163,7 +254,10 @@ static void vhd_close(struct blk_backend *b)
         struct vhd *v = to_v(b);
         vhd_flush(b);
         close(v->fd);
+        if (v->parent)
+                v->parent->ops->close(v->parent);
         free(v->bat);
+        free(v->bm);
         free(v);
 }
 
@@ -180,7 +274,85 @@ static const struct blk_backend_ops vhd_ops = {
                 goto fail;                                                                         \
         } while (0)
 
-struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err, size_t errlen)
+/* UTF-16 (le or be) to UTF-8, backslashes to slashes; "" when unusable. */
+static void utf16_path(const uint8_t *in, size_t bytes, bool le, char *out, size_t outlen)
+{
+        size_t o = 0;
+        for (size_t i = 0; i + 1 < bytes; i += 2) {
+                unsigned c =
+                    le ? (unsigned)(in[i] | in[i + 1] << 8) : (unsigned)(in[i] << 8 | in[i + 1]);
+                if (c == 0)
+                        break;
+                if (c == '\\')
+                        c = '/';
+                if (o + 4 >= outlen || (c >= 0xd800 && c < 0xe000)) {
+                        out[0] = 0;
+                        return;
+                }
+                if (c < 0x80) {
+                        out[o++] = (char)c;
+                } else if (c < 0x800) {
+                        out[o++] = (char)(0xc0 | c >> 6);
+                        out[o++] = (char)(0x80 | (c & 0x3f));
+                } else {
+                        out[o++] = (char)(0xe0 | c >> 12);
+                        out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+                        out[o++] = (char)(0x80 | (c & 0x3f));
+                }
+        }
+        out[o] = 0;
+}
+
+/* The parent's path from the locators (relative, then absolute Windows
+ * paths) or the parent's name, resolved against the child's folder. */
+static int find_parent(int fd, const char *child, const uint8_t *h, uint64_t fsize, char *out,
+                       size_t outlen)
+{
+        char cand[1024];
+        const char *slash = strrchr(child, '/');
+        int dirlen = slash ? (int)(slash - child) : 0;
+        for (int pass = 0; pass < 3; pass++) {
+                for (int i = 0; i < 8; i++) {
+                        const uint8_t *l = h + 576 + i * 24;
+                        uint32_t code = be32(l), len = be32(l + 8);
+                        uint64_t at = be64(l + 16);
+                        bool want = pass == 0   ? code == 0x57327275 /* W2ru */
+                                    : pass == 1 ? code == 0x57326b75 /* W2ku */
+                                                : false;
+                        if (!want || len == 0 || len > 2048 || at > fsize || at + len > fsize)
+                                continue;
+                        uint8_t raw[2048];
+                        if (pread_full(fd, raw, len, at) < 0)
+                                continue;
+                        utf16_path(raw, len, true, cand, sizeof(cand));
+                        if (cand[0])
+                                goto found;
+                }
+                if (pass == 2) {
+                        utf16_path(h + 64, 512, false, cand, sizeof(cand));
+                        if (cand[0])
+                                goto found;
+                }
+                continue;
+        found : {
+                const char *c = cand;
+                if (!strncmp(c, "./", 2))
+                        c += 2;
+                if (c[0] == '/' || (c[1] == ':' && c[2] == '/'))
+                        snprintf(out, outlen, "%s", c);
+                else if (dirlen)
+                        snprintf(out, outlen, "%.*s/%s", dirlen, child, c);
+                else
+                        snprintf(out, outlen, "%s", c);
+                if (access(out, R_OK) == 0)
+                        return 0;
+        }
+        }
+        return -ENOENT;
+}
+
+struct blk_backend *vhd_open(int fd, const char *path, bool readonly, struct image_chain *chain,
+                             char *err, size_t errlen)
 {
         struct vhd *v = calloc(1, sizeof(*v));
         if (!v) {
@@ -213,9 +385,7 @@ struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err,
                 FAIL("vhd %s: footer checksum mismatch", path);
         v->type = be32(v->footer + 60);
         uint64_t size = be64(v->footer + 48);
-        if (v->type == VHD_DIFFERENCE)
-                FAIL("vhd %s: differencing VHDs are not supported", path);
-        if (v->type != VHD_FIXED && v->type != VHD_DYNAMIC)
+        if (v->type != VHD_FIXED && v->type != VHD_DYNAMIC && v->type != VHD_DIFFERENCE)
                 FAIL("vhd %s: unknown disk type %u", path, v->type);
         if (size > VHD_MAX_SIZE)
                 FAIL("vhd %s: virtual size %llu exceeds the VHD limit", path,
@@ -244,18 +414,37 @@ struct blk_backend *vhd_open(int fd, const char *path, bool readonly, char *err,
                         FAIL("vhd %s: block table outside the file", path);
                 v->bitmap_size = ((v->block_size / 512 / 8) + 511) & ~511u;
                 v->bat = malloc((size_t)v->bat_entries * 4 + 4);
-                if (!v->bat)
+                v->bm = malloc(v->bitmap_size);
+                v->bm_block = UINT32_MAX;
+                if (!v->bat || !v->bm)
                         FAIL("out of memory opening %s", path);
                 if (pread_full(fd, v->bat, (size_t)v->bat_entries * 4, v->bat_off) < 0)
                         FAIL("vhd %s: cannot read the block table", path);
                 for (uint32_t i = 0; i < v->bat_entries; i++)
                         v->bat[i] = be32((uint8_t *)&v->bat[i]);
+                if (v->type == VHD_DIFFERENCE) {
+                        char pp[1200], perr[512];
+                        if (find_parent(fd, path, h, fsize, pp, sizeof(pp)) < 0)
+                                FAIL("vhd %s: parent disk not found", path);
+                        v->parent = image_open_chain(pp, "vpc", true, chain, perr, sizeof(perr));
+                        if (!v->parent && strstr(perr, "backing chain"))
+                                FAIL("%s", perr);
+                        if (!v->parent)
+                                FAIL("vhd %s: parent: %s", path, perr);
+                        if (memcmp(to_v(v->parent)->footer + 68, h + 40, 16))
+                                FAIL("vhd %s: parent %s has a different unique id (was it "
+                                     "replaced?)",
+                                     path, pp);
+                }
         }
         v->b = (struct blk_backend){.ops = &vhd_ops, .size = size, .readonly = readonly};
         return &v->b;
 fail:
         close(fd);
+        if (v->parent)
+                v->parent->ops->close(v->parent);
         free(v->bat);
+        free(v->bm);
         free(v);
         return NULL;
 }
@@ -344,8 +533,43 @@ static void make_footer(uint8_t *f, uint64_t size, uint32_t type)
         put_be32(f + 64, vhd_checksum(f, 512, 64));
 }
 
-int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t errlen)
+/* The locator and name of a parent, as a differencing header stores them. */
+static size_t put_utf16(uint8_t *out, size_t cap, const char *s, bool le, bool backslash)
 {
+        size_t o = 0;
+        for (; *s && o + 2 <= cap; s++) {
+                unsigned c = (unsigned char)*s;
+                if (c >= 0x80)
+                        return 0; /* keep it simple: ASCII parent names only */
+                if (backslash && c == '/')
+                        c = '\\';
+                out[o + (le ? 0 : 1)] = (uint8_t)c;
+                out[o + (le ? 1 : 0)] = 0;
+                o += 2;
+        }
+        return *s ? 0 : o;
+}
+
+int vhd_create(const char *path, uint64_t size, bool fixed, const char *parent, char *err,
+               size_t errlen)
+{
+        uint8_t pfoot[512] = {0};
+        if (parent) {
+                char pp[PATH_MAX + 1100];
+                const char *slash = strrchr(path, '/');
+                if (parent[0] != '/' && slash)
+                        snprintf(pp, sizeof(pp), "%.*s/%s", (int)(slash - path), path, parent);
+                else
+                        snprintf(pp, sizeof(pp), "%s", parent);
+                struct blk_backend *pb = blk_image_open(pp, "vpc", true, err, errlen);
+                if (!pb)
+                        return -EINVAL;
+                memcpy(pfoot, to_v(pb)->footer, 512);
+                if (!size)
+                        size = pb->size;
+                pb->ops->close(pb);
+                fixed = false;
+        }
         uint16_t c;
         uint8_t h, s;
         size = chs_size(size, &c, &h, &s);
@@ -355,7 +579,7 @@ int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t er
         }
         srand((unsigned)time(NULL) ^ (unsigned)getpid());
         uint8_t f[512];
-        make_footer(f, size, fixed ? VHD_FIXED : VHD_DYNAMIC);
+        make_footer(f, size, fixed ? VHD_FIXED : parent ? VHD_DIFFERENCE : VHD_DYNAMIC);
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
                 snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
@@ -368,13 +592,34 @@ int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t er
                 uint32_t bs = 2u << 20;
                 uint32_t entries = (uint32_t)((size + bs - 1) / bs);
                 uint64_t bat_bytes = ((uint64_t)entries * 4 + 511) & ~511ULL;
-                uint8_t hdr[1024] = {0};
+                uint64_t end = 1536 + bat_bytes;
+                uint8_t hdr[1024] = {0}, loc[512] = {0};
                 memcpy(hdr, "cxsparse", 8);
                 put_be64(hdr + 8, ~0ULL);
                 put_be64(hdr + 16, 1536);
                 put_be32(hdr + 24, 0x00010000);
                 put_be32(hdr + 28, entries);
                 put_be32(hdr + 32, bs);
+                rc = 0;
+                if (parent) {
+                        const char *base = strrchr(parent, '/') ? strrchr(parent, '/') + 1 : parent;
+                        char rel[600];
+                        snprintf(rel, sizeof(rel), "./%s", parent);
+                        size_t ll = put_utf16(loc, sizeof(loc), rel, true, true);
+                        if (!ll || !put_utf16(hdr + 64, 512, base, false, false)) {
+                                snprintf(err, errlen, "parent name must be ASCII and short");
+                                close(fd);
+                                unlink(path);
+                                return -EINVAL;
+                        }
+                        memcpy(hdr + 40, pfoot + 68, 16); /* parent unique id */
+                        memcpy(hdr + 56, pfoot + 24, 4);  /* parent time stamp */
+                        put_be32(hdr + 576, 0x57327275);  /* W2ru */
+                        put_be32(hdr + 580, 1);           /* sectors reserved */
+                        put_be32(hdr + 584, (uint32_t)ll);
+                        put_be64(hdr + 592, end);
+                        end += 512;
+                }
                 put_be32(hdr + 36, vhd_checksum(hdr, sizeof(hdr), 36));
                 uint8_t *bat = malloc(bat_bytes);
                 rc = bat ? 0 : -ENOMEM;
@@ -386,8 +631,10 @@ int vhd_create(const char *path, uint64_t size, bool fixed, char *err, size_t er
                         rc = pwrite_full(fd, hdr, sizeof(hdr), 512);
                 if (rc == 0)
                         rc = pwrite_full(fd, bat, bat_bytes, 1536);
+                if (rc == 0 && parent)
+                        rc = pwrite_full(fd, loc, 512, 1536 + bat_bytes);
                 if (rc == 0)
-                        rc = pwrite_full(fd, f, 512, 1536 + bat_bytes);
+                        rc = pwrite_full(fd, f, 512, end);
                 free(bat);
         }
         if (rc == 0 && fdatasync(fd) < 0)

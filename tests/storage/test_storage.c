@@ -377,14 +377,16 @@ static void test_fuzz(const char *fmt, uint64_t meta_bytes)
 }
 
 /* Random I/O against an in-memory model, across reopen and a backing file. */
-static void test_model(const char *fmt, int version, uint64_t cs)
+/* base_fmt: the backing file's format; NULL for none. */
+static void test_model(const char *fmt, const char *base_fmt, int version, uint64_t cs)
 {
         char err[256];
         const uint64_t size = 8 << 20;
         uint8_t *model = malloc(size), *got = malloc(size);
-        const char *base = tmp("base.raw");
-        make(base, "raw", size, NULL);
-        struct blk_backend *b = blk_image_open(base, "raw", false, err, sizeof(err));
+        const char *bfmt = base_fmt ? base_fmt : "raw";
+        const char *base = tmp(!strcmp(bfmt, "vpc") ? "base.vhd" : "base.raw");
+        make(base, bfmt, size, NULL);
+        struct blk_backend *b = blk_image_open(base, bfmt, false, err, sizeof(err));
         uint64_t s = 88172645463325252ULL;
         for (uint64_t i = 0; i < size; i++) {
                 s ^= s << 13, s ^= s >> 7, s ^= s << 17;
@@ -395,9 +397,9 @@ static void test_model(const char *fmt, int version, uint64_t cs)
         b->ops->close(b);
         const char *top = tmp("top.img");
         struct image_create_opts o = {.cluster_size = cs, .qcow2_version = version};
-        if (!strcmp(fmt, "qcow2")) {
-                o.backing = "base.raw";
-                o.backing_format = "raw";
+        if (base_fmt) {
+                o.backing = !strcmp(bfmt, "vpc") ? "base.vhd" : "base.raw";
+                o.backing_format = bfmt;
         } else {
                 memset(model, 0, size);
         }
@@ -446,9 +448,11 @@ int main(void)
         test_vmdk();
         test_fuzz("qcow2", 6 * 4096);
         test_fuzz("vpc", 2048);
-        test_model("qcow2", 3, 65536);
-        test_model("qcow2", 2, 4096);
-        test_model("vpc", 0, 0);
+        test_model("qcow2", "raw", 3, 65536);
+        test_model("qcow2", "raw", 2, 4096);
+        test_model("qcow2", "vpc", 3, 65536);
+        test_model("vpc", NULL, 0, 0);
+        test_model("vpc", "vpc", 0, 0); /* a differencing VHD */
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         if (system(cmd) != 0)
