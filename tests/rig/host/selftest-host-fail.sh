@@ -1,0 +1,1 @@
+host_check() { echo "host check refused on purpose"; return 1; }

@@ -1,0 +1,1 @@
+host_prepare() { rig_random >"$RIG_DATA/token"; }
