@@ -286,14 +286,17 @@ static int refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t v)
 
 static int alloc_cluster(struct qcow2 *q, uint64_t *out)
 {
-        for (;;) {
+        for (int skipped = 0;; skipped++) {
                 uint64_t cur;
                 int rc = refcount_get(q, q->end >> q->cluster_bits, &cur);
                 if (rc < 0)
                         return rc;
                 if (!cur)
                         break;
-                q->end += q->cs; /* a stale count past the old end: skip it */
+                /* a stale count past the old end: skip it, within reason */
+                if (skipped == 1 << 16)
+                        return corrupt(q, "refcounts claim clusters far past the end", q->end);
+                q->end += q->cs;
         }
         uint64_t off = q->end;
         q->end += q->cs;

@@ -193,6 +193,45 @@ static void test_pointer_damage(void)
         }
 }
 
+/* Refcounts at their maximum for clusters past the end of the file: the
+ * allocator skips a few, refuses a runaway, and never wraps a count. */
+static void test_refcount_overflow(void)
+{
+        const char *p = tmp("rc.qcow2");
+        char err[256];
+        uint8_t buf[4096];
+        for (int whole = 0; whole < 2; whole++) {
+                fresh_qcow2(p);
+                uint64_t rb = peek64(p, peek64(p, 48));
+                uint64_t file_clusters = 8; /* well past what fresh_qcow2 uses */
+                static uint8_t ones[65536];
+                memset(ones, 0xff, sizeof(ones));
+                uint64_t from = whole ? 0 : file_clusters * 2;
+                patch(p, rb + from, ones + from, whole ? sizeof(ones) : 64);
+                struct blk_backend *b = blk_image_open(p, NULL, false, err, sizeof(err));
+                EXPECT(b, "open with saturated refcounts: %s", err);
+                if (!b)
+                        continue;
+                memset(buf, 3, sizeof(buf));
+                int rc = rw(b, true, buf, sizeof(buf), 1 << 20);
+                if (whole) {
+                        /* every count saturated: either skipped past or refused, never wrapped */
+                        EXPECT(rc == 0 || rc == -EIO, "write with saturated block: %d", rc);
+                } else {
+                        EXPECT(rc == 0, "write past a few stale counts: %d", rc);
+                }
+                if (rc == 0) {
+                        memset(buf, 0, sizeof(buf));
+                        EXPECT(rw(b, false, buf, sizeof(buf), 1 << 20) == 0 && buf[4095] == 3,
+                               "data past stale counts reads back");
+                }
+                b->ops->close(b);
+                struct image_check ck;
+                EXPECT(blk_image_check(p, false, &ck, err, sizeof(err)) == 0 && !ck.corruptions,
+                       "saturated refcounts: %s %s", err, ck.first_problem);
+        }
+}
+
 static void test_chains_and_flags(void)
 {
         char err[256];
@@ -443,6 +482,7 @@ int main(void)
         }
         test_header_damage();
         test_pointer_damage();
+        test_refcount_overflow();
         test_chains_and_flags();
         test_vhd_damage();
         test_vmdk();
