@@ -959,6 +959,14 @@ static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly
                 if (!q->backing)
                         FAIL("qcow2 %s: backing file: %s", path, berr);
         }
+        if (!readonly && q->autoclear) {
+                /* bitmaps and the like go stale once we write: the spec has
+                 * writers that do not maintain them clear their bits first */
+                uint8_t z[8] = {0};
+                if (pwrite_full(fd, z, 8, 88) < 0 || fdatasync(fd) < 0)
+                        FAIL("qcow2 %s: cannot clear auto-clear features", path);
+                q->autoclear = 0;
+        }
         if (readonly && (q->incompat & INCOMPAT_DIRTY))
                 fprintf(stderr, "qcow2 %s: image is dirty; opened read-only\n", path);
         return &q->b;

@@ -110,6 +110,18 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
             run("qemu-img", "check", "-q", img)
             run("qemu-img", "compare", "-q", "-f", "raw", "-F", "qcow2", mirror, img)
 
+    def clears_bitmaps():
+        # a persistent dirty bitmap would go stale: the auto-clear bit must drop
+        run("qemu-img", "create", "-q", "-f", "qcow2", "bm.qcow2", "8M")
+        run("qemu-img", "bitmap", "--add", "bm.qcow2", "b0")
+        run("qemu-img", "convert", "-O", "raw", "bm.qcow2", "bm.mirror")
+        run(WRITER, "random", "bm.qcow2", "qcow2", "bm.mirror", "9", "20")
+        info = run("qemu-img", "info", "bm.qcow2")
+        # the bitmap's own clusters are now unreferenced: leaks, not corruption
+        run("qemu-img", "check", "-q", "bm.qcow2", ok=(0, 3))
+        if "b0" in info.stdout and "inconsistent" not in info.stderr:
+            raise RuntimeError("bitmap still trusted after Tandem wrote: " + info.stdout)
+
     def writes_compressed():
         # overwriting compressed clusters frees them: refcounts must stay exact
         run("qemu-img", "convert", "-q", "-c", "-O", "qcow2", "src.raw", "wc.qcow2")
@@ -184,6 +196,7 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
     check("writes qcow2 with 512-byte clusters (refcount table grows)", writes_small_clusters)
     check("writes qcow2 with 1-, 8- and 64-bit refcounts", writes_refcount_widths)
     check("writes over compressed clusters", writes_compressed)
+    check("clears auto-clear features (persistent bitmaps) on write", clears_bitmaps)
     check("writes vpc dynamic and fixed", writes_vpc)
     check("tandem-image convert to qcow2/vpc", convert_roundtrip)
     check("tandem-image resize and info", resize_and_info)
