@@ -121,6 +121,7 @@ static int do_crash(char **a)
                 }
         }
         b->ops->close(b);
+        free(order);
         printf("done\n");
         return 0;
 }
@@ -140,10 +141,12 @@ static int do_verify(char **a)
                 if (memcmp(want, got, SLOT)) {
                         fprintf(stderr, "storage_writer: flushed write %u (slot %u) lost\n", i,
                                 order[i]);
+                        free(order);
                         return 1;
                 }
         }
         b->ops->close(b);
+        free(order);
         return 0;
 }
 
