@@ -1,6 +1,7 @@
 #include "cpuid.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
@@ -8,13 +9,15 @@
 
 #define CPUID_MAX_ENTRIES 256
 
-#define LEAF1_ECX_VMX        (1u << 5)
-#define LEAF1_ECX_MONITOR    (1u << 3)
-#define LEAF1_ECX_HYPERVISOR (1u << 31)
-#define LEAF1_EDX_HTT        (1u << 28)
-#define EXT1_ECX_SVM         (1u << 2)
+#define LEAF1_ECX_VMX          (1u << 5)
+#define LEAF1_ECX_MONITOR      (1u << 3)
+#define LEAF1_ECX_TSC_DEADLINE (1u << 24)
+#define LEAF1_ECX_HYPERVISOR   (1u << 31)
+#define LEAF1_EDX_HTT          (1u << 28)
+#define EXT1_ECX_SVM           (1u << 2)
 
-static void adjust(struct kvm_cpuid_entry2 *e, const struct vm *vm, unsigned apic_id)
+static void adjust(struct kvm_cpuid_entry2 *e, const struct vm *vm, unsigned apic_id,
+                   bool tsc_deadline)
 {
         switch (e->function) {
         case 1:
@@ -22,6 +25,10 @@ static void adjust(struct kvm_cpuid_entry2 *e, const struct vm *vm, unsigned api
                          ((vm->ncpus > 1 ? vm->ncpus : 1) << 16);
                 e->ecx &= ~(LEAF1_ECX_VMX | LEAF1_ECX_MONITOR);
                 e->ecx |= LEAF1_ECX_HYPERVISOR;
+                /* KVM emulates the TSC-deadline timer but does not report it as
+                 * supported; without it Linux calibrates the LAPIC timer (~100 ms). */
+                if (tsc_deadline)
+                        e->ecx |= LEAF1_ECX_TSC_DEADLINE;
                 if (vm->ncpus > 1)
                         e->edx |= LEAF1_EDX_HTT;
                 break;
@@ -59,8 +66,9 @@ int cpuid_setup_vcpu(struct vm *vm, struct vcpu *vcpu)
                 free(c);
                 return e;
         }
+        bool tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
         for (unsigned i = 0; i < c->nent; i++)
-                adjust(&c->entries[i], vm, vcpu->id);
+                adjust(&c->entries[i], vm, vcpu->id, tsc_deadline);
         int rc = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
         free(c);
         return rc;
