@@ -7,8 +7,8 @@ build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-gcc -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-T,"$here/guest.ld" \
-    -o "$tmp/idle.elf" "$here/idle-guest.S"
+gcc -m32 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-T,"$here/../../tests/vmm/idle-guest.ld" \
+    -o "$tmp/idle.elf" "$here/../../tests/vmm/idle-guest.S"
 truncate -s 64M "$tmp/disk.img"
 measure() {
         local label=$1
