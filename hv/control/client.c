@@ -112,29 +112,8 @@ static long long now_ms(void)
 static ssize_t fill(struct tandem_client *c)
 {
         struct linebuf *b = &c->in;
-        if (b->start > 0) {
-                memmove(b->data, b->data + b->start, b->len - b->start);
-                b->len -= b->start;
-                b->start = 0;
-        }
-        if (b->cap - b->len < 4096) {
-                size_t ncap = b->cap ? b->cap * 2 : 8192;
-                if (ncap > b->max + 8192)
-                        ncap = b->max + 8192;
-                if (ncap > b->cap) {
-                        char *n = realloc(b->data, ncap + 1);
-                        if (!n) {
-                                errno = ENOMEM;
-                                return -1;
-                        }
-                        b->data = n;
-                        b->cap = ncap;
-                }
-        }
-        if (b->cap == b->len) {
-                errno = EMSGSIZE;
+        if (linebuf_reserve(b) == 0)
                 return -1;
-        }
         struct iovec iov = {.iov_base = b->data + b->len, .iov_len = b->cap - b->len};
         union {
                 char buf[CMSG_SPACE(4 * sizeof(int))];

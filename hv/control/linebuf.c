@@ -21,7 +21,7 @@ void linebuf_free(struct linebuf *b)
         memset(b, 0, sizeof(*b));
 }
 
-ssize_t linebuf_fill(struct linebuf *b, int fd)
+size_t linebuf_reserve(struct linebuf *b)
 {
         if (b->start > 0) {
                 memmove(b->data, b->data + b->start, b->len - b->start);
@@ -37,17 +37,22 @@ ssize_t linebuf_fill(struct linebuf *b, int fd)
                         char *n = realloc(b->data, ncap + 1);
                         if (!n) {
                                 errno = ENOMEM;
-                                return -1;
+                                return 0;
                         }
                         b->data = n;
                         b->cap = ncap;
                 }
         }
-        size_t room = b->cap - b->len;
-        if (room == 0) {
+        if (b->cap == b->len)
                 errno = EMSGSIZE;
+        return b->cap - b->len;
+}
+
+ssize_t linebuf_fill(struct linebuf *b, int fd)
+{
+        size_t room = linebuf_reserve(b);
+        if (room == 0)
                 return -1;
-        }
         ssize_t n;
         do {
                 n = read(fd, b->data + b->len, room);

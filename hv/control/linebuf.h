@@ -16,6 +16,9 @@ struct linebuf {
 
 void linebuf_init(struct linebuf *b, size_t max);
 void linebuf_free(struct linebuf *b);
+/* Compacts and grows the buffer for the next read; returns the free room,
+ * or 0 with errno ENOMEM, or EMSGSIZE when a line already fills the maximum. */
+size_t linebuf_reserve(struct linebuf *b);
 /* One read(2) into the buffer: >0 bytes read, 0 end of file, -1 error
  * (errno set; EAGAIN for a non-blocking fd with nothing to read). */
 ssize_t linebuf_fill(struct linebuf *b, int fd);
