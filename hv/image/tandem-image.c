@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "size_parse.h"
 
 #define CHUNK (1u << 20)
 
@@ -22,51 +23,6 @@ static int usage(void)
                         "       tandem-image check [--json] [-r] PATH\n"
                         "       tandem-image resize PATH [+]SIZE\n");
         return 1;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || end == s || s[0] == '-')
-                return -1;
-        int shift = 0;
-        switch (*end) {
-        case 'k':
-        case 'K':
-                shift = 10;
-                end++;
-                break;
-        case 'm':
-        case 'M':
-                shift = 20;
-                end++;
-                break;
-        case 'g':
-        case 'G':
-                shift = 30;
-                end++;
-                break;
-        case 't':
-        case 'T':
-                shift = 40;
-                end++;
-                break;
-        case 'e':
-        case 'E':
-                shift = 60;
-                end++;
-                break;
-        }
-        if (*end == 'i' || *end == 'B')
-                end++;
-        if (*end == 'B')
-                end++;
-        if (*end || (shift && v > (~0ULL >> shift)))
-                return -1;
-        *out = (uint64_t)v << shift;
-        return 0;
 }
 
 static int cmd_create(int argc, char **argv)
@@ -92,7 +48,7 @@ static int cmd_create(int argc, char **argv)
                 case 'o':
                         for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
                                 if (!strncmp(tok, "cluster_size=", 13)) {
-                                        if (parse_size(tok + 13, &o.cluster_size) < 0) {
+                                        if (size_parse(tok + 13, &o.cluster_size) < 0) {
                                                 fprintf(stderr,
                                                         "tandem-image: bad cluster size '%s'\n",
                                                         tok + 13);
@@ -125,7 +81,7 @@ static int cmd_create(int argc, char **argv)
                 }
                 size = b->size;
                 b->ops->close(b);
-        } else if (optind + 2 != argc || parse_size(argv[optind + 1], &size) < 0) {
+        } else if (optind + 2 != argc || size_parse(argv[optind + 1], &size) < 0) {
                 if (optind + 2 == argc)
                         fprintf(stderr, "tandem-image: bad size '%s'\n", argv[optind + 1]);
                 return usage();
@@ -332,7 +288,7 @@ static int cmd_resize(int argc, char **argv)
         uint64_t size;
         char err[512];
         bool rel = arg[0] == '+';
-        if (parse_size(arg + rel, &size) < 0) {
+        if (size_parse(arg + rel, &size) < 0) {
                 fprintf(stderr, "tandem-image: bad size '%s'\n", arg);
                 return 1;
         }

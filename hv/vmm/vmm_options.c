@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "console_mux.h"
+#include "size_parse.h"
 
 #define VMM_MIN_MEM (4ULL << 20)
 #define VMM_MAX_MEM (1ULL << 40)
@@ -42,49 +43,6 @@ static const char usage[] =
     "  0  the guest powered off        3  the guest asked for a reboot\n"
     "  1  the VMM failed or was killed 4  the guest crashed (triple fault, emulation\n"
     "  2  bad arguments                   failure, crash report from a PV guest)\n";
-
-int vmm_parse_size(const char *s, uint64_t *out)
-{
-        char *end;
-        if (!s || !*s || *s == '-')
-                return -1;
-        unsigned long long v = strtoull(s, &end, 10);
-        unsigned shift = 0;
-        switch (*end) {
-        case 'k':
-        case 'K':
-                shift = 10;
-                end++;
-                break;
-        case 'm':
-        case 'M':
-                shift = 20;
-                end++;
-                break;
-        case 'g':
-        case 'G':
-                shift = 30;
-                end++;
-                break;
-        case 't':
-        case 'T':
-                shift = 40;
-                end++;
-                break;
-        case 0:
-                break;
-        default:
-                return -1;
-        }
-        if (*end == 'i' || *end == 'B')
-                end++;
-        if (*end == 'B')
-                end++;
-        if (*end || end == s || v > (~0ULL >> shift))
-                return -1;
-        *out = (uint64_t)v << shift;
-        return 0;
-}
 
 static int parse_disk(const char *arg, struct vmm_disk *d, char *err, size_t errlen)
 {
@@ -211,7 +169,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                         o->usb[o->nusb++] = optarg;
                         break;
                 case O_MEM:
-                        if (vmm_parse_size(optarg, &o->mem) < 0) {
+                        if (size_parse(optarg, &o->mem) < 0) {
                                 snprintf(err, errlen, "--mem %s: not a size (e.g. 512M, 2G)",
                                          optarg);
                                 return -1;

@@ -30,7 +30,5 @@ struct vmm_options {
 
 /* Returns 0, 1 after printing help/version (exit 0), or -1 with err set (exit 2). */
 int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, size_t errlen);
-/* Parses "512M", "2G", "65536K", "1048576" into bytes; -1 on error. */
-int vmm_parse_size(const char *s, uint64_t *out);
 
 #endif
