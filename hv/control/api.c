@@ -363,13 +363,15 @@ static void m_display(struct client *c, json_object *id, json_object *p)
         dom_display(c, id, p);
 }
 
-typedef void (*method_fn)(struct client *c, json_object *id, json_object *params);
+static struct api_method *extra_methods;
 
-static const struct method {
-        const char *name;
-        method_fn fn;
-        bool mutating; /* recorded in the audit log */
-} methods[] = {
+void api_register(struct api_method *m)
+{
+        m->next = extra_methods;
+        extra_methods = m;
+}
+
+static const struct api_method methods[] = {
     {"version", m_version, false},
     {"list", m_list, false},
     {"info", NULL, false},
@@ -386,6 +388,17 @@ static const struct method {
     {"console", m_console, true},
     {"display", m_display, true},
 };
+
+static const struct api_method *method_find(const char *name)
+{
+        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+                if (!strcmp(methods[i].name, name))
+                        return &methods[i];
+        for (const struct api_method *m = extra_methods; m; m = m->next)
+                if (!strcmp(m->name, name))
+                        return m;
+        return NULL;
+}
 
 static void handle_line(struct client *c, char *line)
 {
@@ -431,10 +444,9 @@ static void handle_line(struct client *c, char *line)
                 goto out;
         }
         const char *name = json_object_get_string(m);
-        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-                if (strcmp(methods[i].name, name))
-                        continue;
-                if (methods[i].mutating) {
+        const struct api_method *meth = method_find(name);
+        if (meth) {
+                if (meth->mutating) {
                         json_object *dv = NULL;
                         if (params)
                                 json_object_object_get_ex(params, "domain", &dv);
@@ -444,8 +456,8 @@ static void handle_line(struct client *c, char *line)
                                         : NULL,
                                     1);
                 }
-                if (methods[i].fn)
-                        methods[i].fn(c, id, params);
+                if (meth->fn)
+                        meth->fn(c, id, params);
                 else
                         dom_simple(c, id, name, params);
                 goto out;

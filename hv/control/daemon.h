@@ -161,6 +161,25 @@ void vmmconn_expire(struct domain *d, double now);
 /* run_dir/<name>/<leaf>; -1 if it does not fit in len. */
 int vmmconn_path(const struct domain *d, const char *leaf, char *buf, size_t len);
 
+/* API methods. The core ones are in api.c's table; any other file linked
+ * into tandemd adds its own with TANDEM_API_METHOD (usb, phase, net...).
+ * A mutating method is recorded in the store's audit table before it runs. */
+typedef void (*api_method_fn)(struct client *c, json_object *id, json_object *params);
+struct api_method {
+        const char *name;
+        api_method_fn fn;
+        bool mutating;
+        struct api_method *next;
+};
+void api_register(struct api_method *m);
+
+#define TANDEM_API_METHOD(ident, name_, fn_, mutating_)                                            \
+        static struct api_method api_method_##ident = {name_, fn_, mutating_, 0};                  \
+        __attribute__((constructor)) static void api_register_##ident(void)                        \
+        {                                                                                          \
+                api_register(&api_method_##ident);                                                 \
+        }
+
 /* Metrics (metrics.c). */
 void metrics_tick(double now);
 

@@ -90,15 +90,34 @@ module_file() {
 
 # A dynamically linked program with the libraries ldd names, at their own
 # paths, plus the loader.
-with_libs() { # SRC DEST
-	l1 "$1" "$2"
-	local lib
-	if ldd "$1" >/dev/null 2>&1; then
-		for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
-			l1 "$lib" "$lib"
+with_libs_in() { # l1|l2 SRC DEST
+	local tree=$1 lib
+	"$tree" "$2" "$3"
+	if ldd "$2" >/dev/null 2>&1; then
+		for lib in $(ldd "$2" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
+			"$tree" "$lib" "$lib"
 		done
-		l1 /lib64/ld-linux-x86-64.so.2 /lib64/ld-linux-x86-64.so.2
+		"$tree" /lib64/ld-linux-x86-64.so.2 /lib64/ld-linux-x86-64.so.2
 	fi
+}
+with_libs() { with_libs_in l1 "$@"; }
+
+# extra.l1 / extra.l2: host programs and files a scenario needs, one per
+# line: "prog PATH" (copied with its libraries, same path) or
+# "file SRC [DEST]" (DEST defaults to SRC). A missing one is an error that
+# names the Debian package to install, given as "# from: pkg" comments.
+add_extras() { # l1|l2 LIST-FILE
+	local tree=$1 kind src dest
+	[ -f "$2" ] || return 0
+	while read -r kind src dest; do
+		case $kind in '' | '#'*) continue ;; esac
+		[ -e "$src" ] || die "${2##*/}: $src is missing (see the list for its Debian package)"
+		case $kind in
+		prog) with_libs_in "$tree" "$src" "$src" ;;
+		file) "$tree" "$src" "${dest:-$src}" ;;
+		*) die "${2##*/}: unknown kind '$kind' (prog or file)" ;;
+		esac
+	done <"$2"
 }
 
 # ---- L2 inputs
@@ -108,6 +127,7 @@ modules_for "$RIG_DIR/modules.l2"
 L2_MODS=("${MOD_ORDER[@]}")
 for m in "${L2_MODS[@]}"; do l2 "$(module_file "$m")" "/lib/modules/$m.ko"; done
 for f in "$RIG_DIR"/l2/*.sh; do l2 "$f" "/scenarios/${f##*/}"; done
+add_extras l2 "$RIG_DIR/extra.l2"
 
 # ---- L1 inputs
 l1 "$BUSYBOX" /bin/busybox
@@ -118,6 +138,7 @@ L1_MODS=("${MOD_ORDER[@]}")
 for m in "${L1_MODS[@]}"; do l1 "$(module_file "$m")" "/rig/modules/$m.ko"; done
 for f in "$RIG_DIR"/l1/*.sh; do l1 "$f" "/rig/l1/${f##*/}"; done
 for b in "${BINS[@]}"; do with_libs "$b" "/rig/bin/${b##*/}"; done
+add_extras l1 "$RIG_DIR/extra.l1"
 with_libs "$QEMU" /rig/qemu/qemu-system-x86_64
 # The firmware QEMU needs for -M microvm (qboot) and for -kernel loading.
 for f in bios-microvm.bin qboot.rom linuxboot_dma.bin kvmvapic.bin pvh.bin; do
