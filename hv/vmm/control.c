@@ -153,6 +153,9 @@ static int cmd_stats(void *opaque, struct control_client *c, json_object *req, j
         json_object_object_add(ex, "hypercall",
                                json_object_new_int64((int64_t)vm->stats.exits_hypercall));
         json_object_object_add(ex, "other", json_object_new_int64((int64_t)vm->stats.exits_other));
+        if (vm->count_insns)
+                json_object_object_add(reply, "guest_instructions",
+                                       json_object_new_int64((int64_t)vm->stats.guest_insns));
         json_object_object_add(reply, "exits", ex);
         json_object_object_add(reply, "irqs_injected",
                                json_object_new_int64((int64_t)vm->stats.irqs_injected));

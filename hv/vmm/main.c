@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "console_mux.h"
 #include "control.h"
+#include "blk_image.h"
 #include "devices.h"
 #include "vm.h"
 #include "vmm_options.h"
@@ -147,8 +148,9 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
         vm->guest_shutdown_opaque = vm;
 
         for (unsigned i = 0; i < v->opt.ndisks; i++) {
-                struct virtio_device *d = virtio_blk_create(&vm->mem, vm->loop, v->opt.disk[i].path,
-                                                            v->opt.disk[i].readonly, err, errlen);
+                struct virtio_device *d = virtio_blk_create_image(
+                    &vm->mem, vm->loop, v->opt.disk[i].path, v->opt.disk[i].format,
+                    v->opt.disk[i].readonly, err, errlen);
                 if (!d || virtio_pci_add(v->pci, d, err, errlen) < 0)
                         return -1;
                 v->disk[v->ndisks++] = d;
@@ -200,6 +202,7 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
                 struct legacy_config lc = {
                     .disk_path = v->opt.ndisks ? v->opt.disk[0].path : NULL,
                     .disk_readonly = v->opt.ndisks ? v->opt.disk[0].readonly : false,
+                    .disk_format = v->opt.ndisks ? v->opt.disk[0].format : NULL,
                     .printer_path = v->opt.printer,
                     .cols = 80,
                     .rows = 25,
@@ -268,6 +271,7 @@ int main(int argc, char **argv)
                 /* A guest image or device the user named is wrong: a usage error. */
                 return VM_EXIT_USAGE;
         }
+        v.vm.count_insns = v.opt.count_insns;
         if (vm_start(&v.vm) < 0) {
                 fprintf(stderr, "tandem-vmm: cannot start vCPUs\n");
                 return VM_EXIT_ERROR;
@@ -286,6 +290,9 @@ int main(int argc, char **argv)
                 (unsigned long long)v.vm.stats.exits_pio, (unsigned long long)v.vm.stats.exits_mmio,
                 (unsigned long long)v.vm.stats.exits_hypercall,
                 (unsigned long long)v.vm.stats.irqs_injected);
+        if (v.vm.count_insns)
+                fprintf(stderr, "tandem-vmm: %s: guest instructions executed: %llu\n", v.opt.name,
+                        (unsigned long long)v.vm.stats.guest_insns);
         control_close(v.ctl);
         console_mux_close(v.console);
         console_mux_close(v.vconsole);

@@ -117,6 +117,15 @@ static bool handle_exit(struct vcpu *v)
                 return true;
         case KVM_EXIT_INTR:
                 return true;
+        case KVM_EXIT_DEBUG:
+                if (vm->count_insns) {
+                        /* Not an exit the guest caused: keep exits_total meaningful. */
+                        atomic_fetch_sub(&vm->stats.exits_total, 1);
+                        atomic_fetch_add(&vm->stats.guest_insns, 1);
+                        return true;
+                }
+                atomic_fetch_add(&vm->stats.exits_other, 1);
+                return true;
         case KVM_EXIT_HLT:
                 /* Only without an in-kernel LAPIC; a halted guest with nothing to wake it. */
                 vm_request_exit(vm, VM_EXIT_POWEROFF, "guest halted");
@@ -164,6 +173,17 @@ static void *vcpu_thread(void *arg)
         sigemptyset(&set);
         sigaddset(&set, VCPU_KICK_SIGNAL);
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        if (vm->count_insns) {
+                struct kvm_guest_debug dbg = {
+                    .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+                };
+                if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+                        char why[96];
+                        snprintf(why, sizeof(why), "vCPU %u: cannot single-step: %s", v->id,
+                                 strerror(errno));
+                        vm_request_exit(vm, VM_EXIT_ERROR, why);
+                }
+        }
 
         while (atomic_load(&vm->exit_status) == VM_RUNNING) {
                 __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

@@ -52,6 +52,7 @@ struct vm_stats {
         atomic_ullong exits_hypercall;
         atomic_ullong exits_other;
         atomic_ullong irqs_injected; /* interrupts raised from userspace (not irqfd) */
+        atomic_ullong guest_insns;   /* single-steps, with vm.count_insns only */
 };
 
 typedef void (*vm_port_hook_fn)(struct vcpu *vcpu, void *opaque);
@@ -95,6 +96,10 @@ struct vm {
         } kicks[8];
 
         struct vm_stats stats;
+        /* Single-step every vCPU (KVM_GUESTDBG_SINGLESTEP) and count the
+         * steps: the only guest instruction counter on a software KVM and in
+         * a nested rig, neither of which has a PMU. Set before vm_start. */
+        bool count_insns;
 };
 
 /* Opens /dev/kvm, creates the VM with an in-kernel irqchip and PIT, guest RAM

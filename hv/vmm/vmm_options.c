@@ -26,8 +26,10 @@ static const char usage[] =
     "  --name NAME          domain name, for logs and the control socket\n"
     "  --mem SIZE           guest RAM, e.g. 512M or 2G (default 256M, minimum 4M)\n"
     "  --cpus N             vCPUs, 1-64 (default 1)\n"
-    "  --disk PATH[,ro]     a raw disk image; virtio-blk for Linux, the PV disk for the\n"
-    "                       legacy guest; repeatable (up to 8); ',ro' makes it read-only\n"
+    "  --disk PATH[,ro][,format=F]  a disk image; virtio-blk for Linux, the PV disk for\n"
+    "                       the legacy guest; repeatable (up to 8); ',ro' makes it\n"
+    "                       read-only; F is raw, qcow2, vpc or vmdk (default: probed;\n"
+    "                       format=raw is never probed)\n"
     "  --console MODE       the serial console (ttyS0 / legacy PV console):\n"
     "                       stdio (default), pty, none, file:PATH, socket:PATH\n"
     "  --vconsole MODE      a virtio-console (hvc0), same modes (default: none)\n"
@@ -37,6 +39,8 @@ static const char usage[] =
     "  --usb SPEC           an emulated USB device on the xHCI controller: kbd,\n"
     "                       storage:PATH or printer:PATH (repeatable)\n"
     "  --control PATH       the control socket (JSON lines; docs/vmm-control.md)\n"
+    "  --count-instructions single-step every vCPU to count guest instructions\n"
+    "                       (a measurement mode, hundreds of times slower; `stats`)\n"
     "  -h, --help           this text;  --version  the version\n"
     "\n"
     "Exit status:\n"
@@ -49,6 +53,7 @@ static int parse_disk(const char *arg, struct vmm_disk *d, char *err, size_t err
         char *copy = strdup(arg);
         char *comma = strchr(copy, ',');
         d->readonly = false;
+        d->format = NULL;
         if (comma) {
                 *comma = 0;
                 for (char *opt = strtok(comma + 1, ","); opt; opt = strtok(NULL, ",")) {
@@ -56,8 +61,13 @@ static int parse_disk(const char *arg, struct vmm_disk *d, char *err, size_t err
                                 d->readonly = true;
                         else if (!strcmp(opt, "rw"))
                                 d->readonly = false;
+                        else if (!strcmp(opt, "format=raw") || !strcmp(opt, "format=qcow2") ||
+                                 !strcmp(opt, "format=vpc") || !strcmp(opt, "format=vmdk"))
+                                d->format = strdup(opt + strlen("format="));
                         else {
-                                snprintf(err, errlen, "--disk %s: unknown option '%s' (ro, rw)",
+                                snprintf(err, errlen,
+                                         "--disk %s: unknown option '%s' (ro, rw, "
+                                         "format=raw|qcow2|vpc|vmdk)",
                                          arg, opt);
                                 free(copy);
                                 return -1;
@@ -102,7 +112,8 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                 O_NAME,
                 O_VERSION,
                 O_NORNG,
-                O_USB
+                O_USB,
+                O_COUNT_INSNS
         };
         static const struct option opts[] = {
             {"kernel", required_argument, 0, O_KERNEL},
@@ -120,6 +131,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
             {"name", required_argument, 0, O_NAME},
             {"no-rng", no_argument, 0, O_NORNG},
             {"usb", required_argument, 0, O_USB},
+            {"count-instructions", no_argument, 0, O_COUNT_INSNS},
             {"help", no_argument, 0, 'h'},
             {"version", no_argument, 0, O_VERSION},
             {0, 0, 0, 0},
@@ -159,6 +171,9 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                         break;
                 case O_NORNG:
                         o->rng = false;
+                        break;
+                case O_COUNT_INSNS:
+                        o->count_insns = true;
                         break;
                 case O_USB:
                         if (o->nusb == VMM_MAX_USB) {

@@ -11,6 +11,7 @@
 
 struct vmm_disk {
         const char *path;
+        const char *format; /* NULL: probe; "raw", "qcow2", "vpc", "vmdk" */
         bool readonly;
 };
 
@@ -24,6 +25,7 @@ struct vmm_options {
         const char *console, *vconsole, *control, *printer;
         uint32_t fb_width, fb_height;
         bool rng;
+        bool count_insns; /* single-step to count guest instructions */
         unsigned nusb;
         const char *usb[VMM_MAX_USB];
 };
