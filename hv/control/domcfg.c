@@ -811,8 +811,11 @@ void domcfg_vmm_args(const struct domcfg *cfg, const char *control_path, const c
         add(out, buf);
         for (size_t i = 0; i < cfg->n_disks; i++) {
                 add(out, "--disk");
-                snprintf(buf, sizeof(buf), "%s%s", cfg->disks[i].target,
-                         cfg->disks[i].readonly ? ",ro" : "");
+                /* Always explicit: tandem-vmm probes a disk without format=, and a
+                 * guest could write a qcow2 header into its raw disk (docs/storage.md). */
+                const char *fmt = cfg->disks[i].format;
+                snprintf(buf, sizeof(buf), "%s%s,format=%s", cfg->disks[i].target,
+                         cfg->disks[i].readonly ? ",ro" : "", !strcmp(fmt, "vhd") ? "vpc" : fmt);
                 add(out, buf);
         }
         if (cfg->vfb) {

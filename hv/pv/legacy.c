@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../pvdrivers/virtio/blk_image.h"
 #include "../../pvdrivers/virtio/devices.h"
 #include "../display/display.h"
 #include "../vmm/boot.h"
@@ -122,8 +123,9 @@ struct legacy_domain *legacy_setup(struct vm *vm, struct control *ctl, const str
                 }
         }
         if (cfg->disk_path) {
-                struct virtio_device *blk = virtio_blk_create(&vm->mem, vm->loop, cfg->disk_path,
-                                                              cfg->disk_readonly, err, errlen);
+                struct virtio_device *blk =
+                    virtio_blk_create_image(&vm->mem, vm->loop, cfg->disk_path, cfg->disk_format,
+                                            cfg->disk_readonly, err, errlen);
                 if (!blk || legacy_bus_add(d, blk, err, errlen) < 0)
                         goto fail;
         }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -110,6 +111,12 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
                         return NULL;
                 }
         }
+        if (chain->locks) {
+                int lfd = blk_image_lock_file(path, !readonly, err, errlen);
+                if (lfd < 0)
+                        return NULL;
+                chain->locks->fd[chain->locks->n++] = lfd;
+        }
         chain->dev[chain->depth] = st.st_dev;
         chain->ino[chain->depth] = st.st_ino;
         chain->depth++;
@@ -147,6 +154,47 @@ struct blk_backend *blk_image_open(const char *path, const char *format, bool re
 {
         struct image_chain chain = {0};
         return image_open_chain(path, format, readonly, &chain, err, errlen);
+}
+
+int blk_image_lock_file(const char *path, bool exclusive, char *err, size_t errlen)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
+                return -1;
+        }
+        if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+                return fd;
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+                snprintf(err, errlen,
+                         exclusive ? "disk image %s is in use by another VM or tool "
+                                     "(locked); it cannot be opened for writing"
+                                   : "disk image %s is being written by another VM or tool "
+                                     "(locked); it cannot be opened now",
+                         path);
+        else
+                snprintf(err, errlen, "cannot lock disk image %s: %s", path, strerror(e));
+        return -1;
+}
+
+void blk_image_unlock(struct image_locks *locks)
+{
+        for (int i = 0; i < locks->n; i++)
+                close(locks->fd[i]);
+        locks->n = 0;
+}
+
+struct blk_backend *blk_image_open_locked(const char *path, const char *format, bool readonly,
+                                          struct image_locks *locks, char *err, size_t errlen)
+{
+        locks->n = 0;
+        struct image_chain chain = {.locks = locks};
+        struct blk_backend *b = image_open_chain(path, format, readonly, &chain, err, errlen);
+        if (!b)
+                blk_image_unlock(locks);
+        return b;
 }
 
 const char *blk_image_format(struct blk_backend *b)

@@ -19,6 +19,24 @@
 struct blk_backend *blk_image_open(const char *path, const char *format, bool readonly, char *err,
                                    size_t errlen);
 
+/* Advisory flocks held on every file of an opened chain: exclusive on a
+ * read-write top image, shared on a read-only one and on backing files, so two
+ * VMMs never write one image and nobody writes a base under an overlay. */
+struct image_locks {
+        int n;
+        int fd[IMAGE_MAX_CHAIN];
+};
+
+/* blk_image_open that also locks (fails with "... is in use" when another
+ * process holds a conflicting lock). Release with blk_image_unlock after
+ * closing the backend, and on failure (it is then already empty). */
+struct blk_backend *blk_image_open_locked(const char *path, const char *format, bool readonly,
+                                          struct image_locks *locks, char *err, size_t errlen);
+void blk_image_unlock(struct image_locks *locks);
+/* Locks one file alone (tandem-image's in-place writers); returns the fd to
+ * close, or -1 with err set. */
+int blk_image_lock_file(const char *path, bool exclusive, char *err, size_t errlen);
+
 /* "qcow2", "vpc" (dynamic), "vmdk" or "raw" from the file's first bytes. */
 const char *blk_image_probe(const char *path, char *err, size_t errlen);
 

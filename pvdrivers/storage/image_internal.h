@@ -14,6 +14,7 @@ struct image_chain {
         int depth;
         dev_t dev[IMAGE_MAX_CHAIN];
         ino_t ino[IMAGE_MAX_CHAIN];
+        struct image_locks *locks; /* NULL: take no flocks */
 };
 
 struct blk_backend *image_open_chain(const char *path, const char *format, bool readonly,

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../storage/image.h"
 #include "blk_backend.h"
+#include "blk_image.h"
 #include "devices.h"
 #include "virtio_core.h"
 
@@ -88,6 +90,7 @@ struct virtio_blk {
         struct virtio_device_priv head;
         struct virtio_device vdev;
         struct blk_backend *be;
+        struct image_locks locks;
         uint64_t capacity; /* sectors */
         struct blk_config cfg;
         char serial[VIRTIO_BLK_ID_BYTES];
@@ -271,6 +274,7 @@ static void blk_destroy(struct virtio_device *vdev)
 {
         struct virtio_blk *b = to_blk(vdev);
         b->be->ops->close(b->be);
+        blk_image_unlock(&b->locks);
         free(b);
 }
 
@@ -283,26 +287,35 @@ void virtio_blk_get_stats(struct virtio_device *vdev, struct virtio_blk_stats *o
         *out = to_blk(vdev)->stats;
 }
 
-struct virtio_device *virtio_blk_create(const struct guest_mem *mem, struct evloop *loop,
-                                        const char *path, bool readonly, char *err, size_t errlen)
+/* Takes over be and locks, also on failure. */
+static struct virtio_device *blk_create(const struct guest_mem *mem, const char *path,
+                                        struct blk_backend *be, const struct image_locks *lk,
+                                        bool readonly, char *err, size_t errlen)
 {
-        (void)loop; /* requests complete synchronously */
-        struct blk_backend *be = blk_raw_open(path, readonly, err, errlen);
-        if (!be)
-                return NULL;
+        struct image_locks locks = *lk;
         if (be->size < SECTOR) {
                 snprintf(err, errlen, "disk image %s is smaller than one 512-byte sector", path);
                 be->ops->close(be);
+                blk_image_unlock(&locks);
+                return NULL;
+        }
+        if (!readonly && be->readonly) {
+                snprintf(err, errlen, "disk image %s (%s) can only be opened read-only; add ,ro",
+                         path, blk_image_format(be));
+                be->ops->close(be);
+                blk_image_unlock(&locks);
                 return NULL;
         }
         struct virtio_blk *b = calloc(1, sizeof(*b));
         if (!b) {
                 snprintf(err, errlen, "out of memory creating virtio-blk for %s", path);
                 be->ops->close(be);
+                blk_image_unlock(&locks);
                 return NULL;
         }
         b->head.destroy = blk_destroy;
         b->be = be;
+        b->locks = locks;
         b->capacity = be->size / SECTOR;
         virtio_device_init(&b->vdev, readonly ? &blk_ro_ops : &blk_ops, b, mem);
         b->cfg = (struct blk_config){
@@ -326,4 +339,23 @@ struct virtio_device *virtio_blk_create(const struct guest_mem *mem, struct evlo
                 free(copy);
         }
         return &b->vdev;
+}
+
+struct virtio_device *virtio_blk_create(const struct guest_mem *mem, struct evloop *loop,
+                                        const char *path, bool readonly, char *err, size_t errlen)
+{
+        (void)loop; /* requests complete synchronously */
+        struct image_locks locks = {0};
+        struct blk_backend *be = blk_raw_open(path, readonly, err, errlen);
+        return be ? blk_create(mem, path, be, &locks, readonly, err, errlen) : NULL;
+}
+
+struct virtio_device *virtio_blk_create_image(const struct guest_mem *mem, struct evloop *loop,
+                                              const char *path, const char *format, bool readonly,
+                                              char *err, size_t errlen)
+{
+        (void)loop;
+        struct image_locks locks;
+        struct blk_backend *be = blk_image_open_locked(path, format, readonly, &locks, err, errlen);
+        return be ? blk_create(mem, path, be, &locks, readonly, err, errlen) : NULL;
 }

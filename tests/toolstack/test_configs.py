@@ -88,7 +88,8 @@ def main(env):
     check(cfg["on_crash"] == "restart" and cfg["on_poweroff"] == "preserve", cfg)
     check(args[args.index("--legacy") + 1] == os.path.join(env.dir, "legacy.elf"), args)
     disks = [args[i + 1] for i, a in enumerate(args) if a == "--disk"]
-    check(disks == [os.path.join(env.dir, "data.img"), "/srv/images/a,b.img,ro"], disks)
+    check(disks == [os.path.join(env.dir, "data.img") + ",format=raw",
+                    "/srv/images/a,b.img,ro,format=raw"], disks)
     check(args[args.index("--mem") + 1] == "32M", args)
 
     # The daemon checks the files a config names before starting a VMM.
