@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../pvdrivers/audio/audio_control.h"
+#include "../../pvdrivers/audio/virtio_snd.h"
 #include "../../pvdrivers/virtio/blk_image.h"
 #include "../../pvdrivers/virtio/devices.h"
 #include "../display/display.h"
@@ -127,6 +129,14 @@ struct legacy_domain *legacy_setup(struct vm *vm, struct control *ctl, const str
                     virtio_blk_create_image(&vm->mem, vm->loop, cfg->disk_path, cfg->disk_format,
                                             cfg->disk_readonly, err, errlen);
                 if (!blk || legacy_bus_add(d, blk, err, errlen) < 0)
+                        goto fail;
+        }
+        if (cfg->audio) {
+                /* PV sound (virtio-snd on the bus, docs/pv-abi.md §4). */
+                struct virtio_device *snd =
+                    virtio_snd_create(&vm->mem, vm->loop, cfg->audio, err, errlen);
+                if (!snd || legacy_bus_add(d, snd, err, errlen) < 0 ||
+                    audio_control_register(ctl, cfg->audio, snd) < 0)
                         goto fail;
         }
         d->display = display_create(vm, ctl, TANDEM_DISPLAY_TEXT, cols, rows, LEGACY_MAX_COLS,

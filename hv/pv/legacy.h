@@ -11,14 +11,16 @@ struct vm;
 struct control;
 struct pvh_image;
 struct legacy_domain;
+struct audio;
 
 struct legacy_config {
         const char *disk_path; /* NULL: no data disk */
         bool disk_readonly;
-        const char *disk_format; /* NULL: probe (see blk_image.h) */
+        const char *disk_format;  /* NULL: probe (see blk_image.h) */
         const char *printer_path; /* NULL: no printer */
         unsigned cols, rows;      /* initial text mode (0 = 80x25) */
         const char *console;      /* console_mux spec for the PV console; NULL = stderr */
+        struct audio *audio;      /* the domain's sound backend; NULL: no PV sound device */
 };
 
 /* Call after boot_pvh_load. Refuses an image without the Tandem ABI note or
