@@ -20,6 +20,7 @@
 #include "vmm_options.h"
 #include "../pv/legacy.h"
 #include "../usb/usb.h"
+#include "../../pvdrivers/net/net_spec.h"
 
 /* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
  * 3 GiB limit. PVH test guests find it here; Linux reads it from boot_params. */
@@ -167,6 +168,12 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
         }
         if (v->opt.nusb && usb_setup(vm, v->pci, v->opt.usb, v->opt.nusb, err, errlen) < 0)
                 return -1;
+        for (unsigned i = 0; i < v->opt.nnets; i++) {
+                struct virtio_device *n = net_spec_create_device(v->opt.net[i], &vm->mem, vm->loop,
+                                                                 v->opt.name, i, err, errlen);
+                if (!n || virtio_pci_add(v->pci, n, err, errlen) < 0)
+                        return -1;
+        }
         if (v->opt.rng) {
                 struct virtio_device *r = virtio_rng_create(&vm->mem, err, errlen);
                 if (!r || virtio_pci_add(v->pci, r, err, errlen) < 0)

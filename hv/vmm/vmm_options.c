@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../../pvdrivers/net/net_spec.h"
 #include "console_mux.h"
 #include "size_parse.h"
 
@@ -36,6 +37,10 @@ static const char usage[] =
     "  --fb WxH             a linear framebuffer for Linux guests (vesafb), e.g. 1024x768\n"
     "  --printer PATH       the legacy guest's printer spool file\n"
     "  --no-rng             no virtio-rng device\n"
+    "  --net SPEC           a virtio-net NIC (repeatable, up to 4): tap=IFNAME[,mac=MAC]\n"
+    "                       or user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...[,mac=MAC]\n"
+    "                       (user-mode NAT, guest 10.0.2.15, host 10.0.2.2); the\n"
+    "                       default MAC is derived from --name (docs/net.md)\n"
     "  --usb SPEC           an emulated USB device on the xHCI controller: kbd,\n"
     "                       storage:PATH or printer:PATH (repeatable)\n"
     "  --control PATH       the control socket (JSON lines; docs/vmm-control.md)\n"
@@ -113,6 +118,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                 O_VERSION,
                 O_NORNG,
                 O_USB,
+                O_NET,
                 O_COUNT_INSNS
         };
         static const struct option opts[] = {
@@ -131,6 +137,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
             {"name", required_argument, 0, O_NAME},
             {"no-rng", no_argument, 0, O_NORNG},
             {"usb", required_argument, 0, O_USB},
+            {"net", required_argument, 0, O_NET},
             {"count-instructions", no_argument, 0, O_COUNT_INSNS},
             {"help", no_argument, 0, 'h'},
             {"version", no_argument, 0, O_VERSION},
@@ -235,6 +242,18 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                         }
                         o->fb_width = w;
                         o->fb_height = h;
+                        break;
+                }
+                case O_NET: {
+                        struct net_spec ns;
+                        if (o->nnets == VMM_MAX_NETS) {
+                                snprintf(err, errlen, "too many --net options (at most %d)",
+                                         VMM_MAX_NETS);
+                                return -1;
+                        }
+                        if (net_spec_parse(optarg, &ns, err, errlen) < 0)
+                                return -1;
+                        o->net[o->nnets++] = optarg;
                         break;
                 }
                 case 'h':

@@ -8,6 +8,7 @@
 
 #define VMM_MAX_DISKS 8
 #define VMM_MAX_USB   8
+#define VMM_MAX_NETS  4
 
 struct vmm_disk {
         const char *path;
@@ -28,6 +29,8 @@ struct vmm_options {
         bool count_insns; /* single-step to count guest instructions */
         unsigned nusb;
         const char *usb[VMM_MAX_USB];
+        unsigned nnets;
+        const char *net[VMM_MAX_NETS]; /* --net specs (pvdrivers/net/net_spec.h) */
 };
 
 /* Returns 0, 1 after printing help/version (exit 0), or -1 with err set (exit 2). */
