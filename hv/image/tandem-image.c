@@ -10,9 +10,16 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "image_cmds.h"
 #include "size_parse.h"
 
 #define CHUNK (1u << 20)
+
+bool image_env_json(void)
+{
+        const char *j = getenv("TANDEM_JSON");
+        return j && !strcmp(j, "1");
+}
 
 static int usage(void)
 {
@@ -21,7 +28,11 @@ static int usage(void)
                         "       tandem-image info [--json] [-f FMT] PATH\n"
                         "       tandem-image convert [-f FMT] [-O FMT] [-p] SRC DST\n"
                         "       tandem-image check [--json] [-r] PATH\n"
-                        "       tandem-image resize PATH [+]SIZE\n");
+                        "       tandem-image resize PATH [+]SIZE\n"
+                        "       tandem-image commit [-p] PATH\n"
+                        "       tandem-image rebase [-u] [-p] -b BACKING [-F FMT] PATH\n"
+                        "       tandem-image snapshot -l [--json] PATH\n"
+                        "(as `tandem image ...`, tandem's --json applies)\n");
         return 1;
 }
 
@@ -96,7 +107,7 @@ static int cmd_create(int argc, char **argv)
 static int cmd_info(int argc, char **argv)
 {
         const char *fmt = NULL;
-        bool json = false;
+        bool json = image_env_json();
         static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {0}};
         int c;
         while ((c = getopt_long(argc, argv, "f:", lo, NULL)) != -1) {
@@ -153,7 +164,7 @@ static int cmd_info(int argc, char **argv)
         return 0;
 }
 
-static void progress(uint64_t done, uint64_t total)
+void progress(uint64_t done, uint64_t total)
 {
         int pct = total ? (int)(done * 100 / total) : 100;
         char bar[41];
@@ -165,7 +176,7 @@ static void progress(uint64_t done, uint64_t total)
                 fputc('\n', stderr);
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
+bool all_zero(const uint8_t *p, size_t n)
 {
         return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
@@ -233,7 +244,7 @@ out:
 
 static int cmd_check(int argc, char **argv)
 {
-        bool json = false, repair = false;
+        bool json = image_env_json(), repair = false;
         static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {0}};
         int c;
         while ((c = getopt_long(argc, argv, "r", lo, NULL)) != -1) {
@@ -325,5 +336,11 @@ int main(int argc, char **argv)
                 return cmd_check(argc, argv);
         if (!strcmp(cmd, "resize"))
                 return cmd_resize(argc, argv);
+        if (!strcmp(cmd, "commit"))
+                return cmd_commit(argc, argv);
+        if (!strcmp(cmd, "rebase"))
+                return cmd_rebase(argc, argv);
+        if (!strcmp(cmd, "snapshot"))
+                return cmd_snapshot(argc, argv);
         return usage();
 }

@@ -83,4 +83,21 @@ struct image_check {
 int blk_image_check(const char *path, bool repair, struct image_check *out, char *err,
                     size_t errlen);
 
+/* qcow2: points the image at another backing file (NULL: none) without
+ * touching data; `tandem-image rebase` copies data first when that would
+ * change what the guest sees. */
+int blk_image_set_backing(const char *path, const char *backing, const char *backing_fmt, char *err,
+                          size_t errlen);
+
+struct image_snapshot {
+        char id[64];
+        char name[256];
+        uint64_t l1_off, vm_clock_ns, disk_size;
+        uint32_t l1_size, date_sec, vm_state_size;
+};
+
+/* qcow2 internal snapshots: returns how many (0 for none) with *list
+ * allocated (free it), or -1 with err set. */
+int blk_image_snapshots(const char *path, struct image_snapshot **list, char *err, size_t errlen);
+
 #endif

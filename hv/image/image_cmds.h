@@ -1,0 +1,20 @@
+/* tandem-image subcommands on backing chains and snapshots (image_cmds.c)
+ * and the helpers they share with tandem-image.c. */
+#ifndef TANDEM_IMAGE_CMDS_H
+#define TANDEM_IMAGE_CMDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* TANDEM_JSON=1 (set by `tandem --json image ...`) means --json. */
+bool image_env_json(void);
+/* A progress bar on stderr, ending the line when done == total. */
+void progress(uint64_t done, uint64_t total);
+bool all_zero(const uint8_t *p, size_t n);
+
+int cmd_commit(int argc, char **argv);
+int cmd_rebase(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+
+#endif
