@@ -37,6 +37,8 @@ static void describe(struct audio_ctl *c, json_object *o)
                                        json_object_new_int64((int64_t)vs.bad_requests));
                 json_object_object_add(o, "start_wait_us",
                                        json_object_new_int64((int64_t)vs.start_wait_us));
+                json_object_object_add(o, "start_kick_ns",
+                                       json_object_new_int64((int64_t)vs.start_kick_ns));
                 json_object_object_add(o, "sink_latency_us",
                                        json_object_new_int64(vs.sink_latency_us));
         }

@@ -19,6 +19,9 @@
 #define PULSE_PREBUF_US 5000   /* start (and restart after an underrun) this early */
 #define PULSE_MAX_US    200000 /* maxlength: the hard bound on buffered audio */
 #define PULSE_RETRY_US  300000
+/* Audio held on our side while the server has not asked for it yet (it asks
+ * in bursts, and late when the host is loaded). Beyond this, writes drop. */
+#define PULSE_LOCAL_US 60000
 
 struct pulse {
         struct audio *audio;
@@ -33,7 +36,36 @@ struct pulse {
 struct pulse_stream {
         pa_stream *st; /* NULL while the context is not ready */
         bool ready;
+        /* ring of audio the server has not requested yet */
+        unsigned char *ring;
+        size_t cap, head, len;
 };
+
+/* Main loop lock held: hand the server as much as it asked for. */
+static void feed(struct pulse_stream *ps)
+{
+        if (!ps->st || !ps->ready)
+                return;
+        size_t room = pa_stream_writable_size(ps->st);
+        if (room == (size_t)-1)
+                return;
+        while (room && ps->len) {
+                size_t n = ps->len < room ? ps->len : room;
+                if (n > ps->cap - ps->head)
+                        n = ps->cap - ps->head;
+                if (pa_stream_write(ps->st, ps->ring + ps->head, n, NULL, 0, PA_SEEK_RELATIVE) < 0)
+                        return;
+                ps->head = (ps->head + n) % ps->cap;
+                ps->len -= n;
+                room -= n;
+        }
+}
+
+static void stream_request_cb(pa_stream *st, size_t nbytes, void *opaque)
+{
+        (void)st, (void)nbytes;
+        feed(opaque);
+}
 
 static void connect_context(struct pulse *p);
 
@@ -79,6 +111,7 @@ static void stream_connect(struct pulse *p, struct audio_stream *s)
             .fragsize = (uint32_t)-1,
         };
         pa_stream_set_state_callback(ps->st, stream_state_cb, ps);
+        pa_stream_set_write_callback(ps->st, stream_request_cb, ps);
         pa_stream_flags_t flags =
             PA_STREAM_ADJUST_LATENCY | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_INTERPOLATE_TIMING;
         if (pa_stream_connect_playback(ps->st, NULL, &attr, flags, NULL, NULL) < 0) {
@@ -92,10 +125,12 @@ static void stream_drop(struct pulse_stream *ps)
         if (!ps->st)
                 return;
         pa_stream_set_state_callback(ps->st, NULL, NULL);
+        pa_stream_set_write_callback(ps->st, NULL, NULL);
         pa_stream_disconnect(ps->st);
         pa_stream_unref(ps->st);
         ps->st = NULL;
         ps->ready = false;
+        ps->len = 0; /* stale audio is not played after a reconnect */
 }
 
 static void for_each_stream(struct pulse *p, void (*fn)(struct pulse *, struct audio_stream *))
@@ -238,6 +273,15 @@ static int pulse_stream_open(struct audio_stream *s, char *err, size_t errlen)
                 snprintf(err, errlen, "sound: out of memory");
                 return -1;
         }
+        pa_sample_spec ss = {pa_format(s->params.format), s->params.rate, s->params.channels};
+        size_t frame = audio_frame_bytes(&s->params);
+        ps->cap = pa_usec_to_bytes(PULSE_LOCAL_US, &ss) / frame * frame;
+        ps->ring = malloc(ps->cap);
+        if (!ps->ring) {
+                free(ps);
+                snprintf(err, errlen, "sound: out of memory");
+                return -1;
+        }
         pa_threaded_mainloop_lock(p->ml);
         s->priv = ps;
         stream_connect(p, s);
@@ -252,13 +296,14 @@ static size_t pulse_stream_write(struct audio_stream *s, const void *pcm, size_t
         size_t n = 0;
         pa_threaded_mainloop_lock(p->ml);
         if (ps->st && ps->ready) {
-                size_t room = pa_stream_writable_size(ps->st);
-                if (room != (size_t)-1) {
-                        n = len < room ? len : room;
-                        n -= n % audio_frame_bytes(&s->params);
-                        if (n && pa_stream_write(ps->st, pcm, n, NULL, 0, PA_SEEK_RELATIVE) < 0)
-                                n = 0;
-                }
+                n = len < ps->cap - ps->len ? len : ps->cap - ps->len;
+                n -= n % audio_frame_bytes(&s->params);
+                size_t tail = (ps->head + ps->len) % ps->cap;
+                size_t first = n < ps->cap - tail ? n : ps->cap - tail;
+                memcpy(ps->ring + tail, pcm, first);
+                memcpy(ps->ring, (const unsigned char *)pcm + first, n - first);
+                ps->len += n;
+                feed(ps);
         }
         pa_threaded_mainloop_unlock(p->ml);
         return n;
@@ -273,7 +318,8 @@ static int64_t pulse_stream_latency_us(struct audio_stream *s)
         pa_usec_t us;
         int neg;
         if (ps->st && ps->ready && pa_stream_get_latency(ps->st, &us, &neg) == 0)
-                r = neg ? 0 : (int64_t)us;
+                r = (neg ? 0 : (int64_t)us) +
+                    (int64_t)audio_bytes_to_ns(&s->params, ps->len) / 1000;
         pa_threaded_mainloop_unlock(p->ml);
         return r;
 }
@@ -282,8 +328,10 @@ static void pulse_stream_close(struct audio_stream *s)
 {
         struct pulse *p = s->audio->priv;
         pa_threaded_mainloop_lock(p->ml);
-        stream_drop(s->priv);
-        free(s->priv);
+        struct pulse_stream *ps = s->priv;
+        stream_drop(ps);
+        free(ps->ring);
+        free(ps);
         s->priv = NULL;
         pa_threaded_mainloop_unlock(p->ml);
 }

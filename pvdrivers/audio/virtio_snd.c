@@ -171,6 +171,7 @@ static void pump(struct virtio_snd *s)
                         if (s->ahead_until && s->stats.xfers)
                                 s->stats.underruns++;
                         s->ahead_until = now;
+                        s->stats.start_kick_ns = s->kick_ns ? s->kick_ns : now;
                         s->stats.start_wait_us =
                             s->kick_ns && now > s->kick_ns ? (now - s->kick_ns) / 1000 : 0;
                 }

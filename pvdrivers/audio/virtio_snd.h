@@ -29,6 +29,7 @@ struct virtio_snd_stats {
         uint64_t starts;         /* PCM_START requests */
         uint64_t underruns;      /* the guest fell behind while started */
         uint64_t start_wait_us;  /* kick to backend write, first buffer after idle (last) */
+        uint64_t start_kick_ns;  /* CLOCK_MONOTONIC of that kick: when the guest's sound began */
         int64_t sink_latency_us; /* backend latency after the last write, -1 unknown */
 };
 
