@@ -37,6 +37,18 @@ static const char *const migrations[] = {
     "  t INTEGER NOT NULL,"
     "  cpu REAL, mem INTEGER, disk_rd REAL, disk_wr REAL, net_rx REAL, net_tx REAL,"
     "  PRIMARY KEY (domain, res, t)) WITHOUT ROWID;",
+    /* 1 -> 2: audit detail (phase-apply steps); phase state and history
+     * (hv/control/phase_store.c) */
+    "ALTER TABLE audit ADD COLUMN detail TEXT;"
+    "CREATE TABLE phase_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE phase_history ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time REAL NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  from_phase INTEGER NOT NULL,"
+    "  to_phase INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  detail TEXT);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -264,8 +276,14 @@ json_object *store_events(struct store *s, const char *domain, int64_t after_id,
 int store_audit(struct store *s, double t, unsigned uid, const char *method, const char *domain,
                 int ok)
 {
-        sqlite3_stmt *st =
-            prep(s, "INSERT INTO audit(time, uid, method, domain, ok) VALUES (?, ?, ?, ?, ?)");
+        return store_audit_detail(s, t, uid, method, domain, ok, NULL);
+}
+
+int store_audit_detail(struct store *s, double t, unsigned uid, const char *method,
+                       const char *domain, int ok, const char *detail)
+{
+        sqlite3_stmt *st = prep(s, "INSERT INTO audit(time, uid, method, domain, ok, detail)"
+                                   " VALUES (?, ?, ?, ?, ?, ?)");
         if (!st)
                 return -1;
         sqlite3_bind_double(st, 1, t);
@@ -273,6 +291,7 @@ int store_audit(struct store *s, double t, unsigned uid, const char *method, con
         bind_text(st, 3, method);
         bind_text(st, 4, domain);
         sqlite3_bind_int(st, 5, ok);
+        bind_text(st, 6, detail);
         return step_done(st);
 }
 

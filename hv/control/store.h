@@ -53,6 +53,9 @@ json_object *store_events(struct store *s, const char *domain, int64_t after_id,
 
 int store_audit(struct store *s, double t, unsigned uid, const char *method, const char *domain,
                 int ok);
+/* The same with a free-text detail (e.g. one step of a phase apply). */
+int store_audit_detail(struct store *s, double t, unsigned uid, const char *method,
+                       const char *domain, int ok, const char *detail);
 
 int store_metric_add(struct store *s, const char *domain, int64_t t, const struct metric_sample *m);
 /* Folds [from, to) 1 s rows into res rows (60 or 3600) and prunes old rows. */

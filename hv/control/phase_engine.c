@@ -1,0 +1,586 @@
+/* Phase steps and their runner; see phase_engine.h. */
+#include "phase_engine.h"
+
+#include "tandem_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- planning ---- */
+
+static struct phase_step *add(struct step_list *l, enum step_kind k, int domain, const char *fmt,
+                              ...) __attribute__((format(printf, 4, 5)));
+
+static struct phase_step *add(struct step_list *l, enum step_kind k, int domain, const char *fmt,
+                              ...)
+{
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                struct phase_step *ns = realloc(l->s, cap * sizeof(*ns));
+                if (!ns)
+                        return NULL;
+                l->s = ns;
+                l->cap = cap;
+        }
+        struct phase_step *s = &l->s[l->n++];
+        memset(s, 0, sizeof(*s));
+        s->kind = k;
+        s->domain = domain;
+        s->device = s->sync = -1;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->text, sizeof(s->text), fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+void step_list_free(struct step_list *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                free(l->s[i].config);
+        free(l->s);
+        memset(l, 0, sizeof(*l));
+}
+
+static bool dom_live(const char *name)
+{
+        struct domain *d = domain_find(name);
+        return d && d->state != DS_STOPPED && d->state != DS_CRASHED;
+}
+
+static bool file_exists(const char *path)
+{
+        struct stat st;
+        return path && stat(path, &st) == 0;
+}
+
+static const char *owner_of(json_object *owners, const char *dev)
+{
+        json_object *v;
+        return owners && json_object_object_get_ex(owners, dev, &v) ? json_object_get_string(v)
+                                                                    : NULL;
+}
+
+/* Pause, copy the disk, unpause, extract: the copy is what tandem-extract
+ * reads, so the running guest's disk is never read while it writes. */
+static int add_sync(const struct plan *p, int j, bool live, struct step_list *l)
+{
+        const struct plan_sync *s = &p->syncs[j];
+        const char *dn = p->domains[s->from].name;
+        struct phase_step *st;
+        if (live) {
+                if (!add(l, STEP_PAUSE, s->from, "pause %s for a disk snapshot", dn))
+                        return -1;
+                if (!(st =
+                          add(l, STEP_SNAPSHOT, s->from, "snapshot %s's disk into %s", dn, s->out)))
+                        return -1;
+                st->sync = j;
+                if (!add(l, STEP_UNPAUSE, s->from, "unpause %s", dn))
+                        return -1;
+        }
+        if (!(st = add(l, STEP_EXTRACT, s->from, "sync %s: extract new records from %s%s into %s",
+                       s->name, dn, live ? "'s snapshot" : "'s disk (final)", s->out)))
+                return -1;
+        st->sync = j;
+        return 0;
+}
+
+int phase_steps(const struct plan *p, int to, json_object *owners, struct step_list *l, char *err,
+                size_t errlen)
+{
+        static const struct plan_phase none = {0};
+        const struct plan_phase *ph = to > 0 ? &p->phases[to - 1] : &none;
+        memset(l, 0, sizeof(*l));
+        char *want[PLAN_MAX_ITEMS] = {0};
+        bool restart[PLAN_MAX_ITEMS] = {0}, live[PLAN_MAX_ITEMS] = {0};
+        int rc = -1;
+        for (size_t i = 0; i < p->n_domains; i++) {
+                live[i] = dom_live(p->domains[i].name);
+                if (!plan_phase_runs(ph, (int)i))
+                        continue;
+                want[i] = plan_domain_config(p, ph, (int)i);
+                if (!want[i]) {
+                        snprintf(err, errlen, "out of memory");
+                        goto out;
+                }
+                struct domain *d = domain_find(p->domains[i].name);
+                restart[i] = live[i] && d->config_text && strcmp(d->config_text, want[i]);
+        }
+        /* 1. USB devices leave owners that lose them. */
+        for (size_t k = 0; k < p->n_devices; k++) {
+                const char *cur = owner_of(owners, p->devices[k].name);
+                int nw = plan_phase_owner(ph, p, (int)k);
+                if (strcmp(p->devices[k].kind, "usb") || !cur ||
+                    (nw >= 0 && !strcmp(cur, p->domains[nw].name)))
+                        continue;
+                struct phase_step *s = add(l, STEP_USB_DETACH, plan_domain_index(p, cur),
+                                           "usb-detach %s from %s", p->devices[k].name, cur);
+                if (!s)
+                        goto oom;
+                s->device = (int)k;
+        }
+        /* 2. Domains that stop (retiring ones get a final sync and an archive)
+         * or restart with other devices. */
+        for (size_t i = 0; i < p->n_domains; i++) {
+                const struct plan_domain *d = &p->domains[i];
+                bool retire = plan_phase_retires(ph, (int)i);
+                if (live[i] && (!want[i] || restart[i])) {
+                        if (!add(l, STEP_SHUTDOWN, (int)i, "shut down %s%s", d->name,
+                                 restart[i] ? " (its devices change)" : ""))
+                                goto oom;
+                        if (!add(l, STEP_DESTROY, (int)i, "remove %s", d->name))
+                                goto oom;
+                }
+                if (!retire || file_exists(d->archive))
+                        continue;
+                for (size_t k = 0; k < ph->n_syncs; k++)
+                        if (p->syncs[ph->syncs[k]].from == (int)i &&
+                            add_sync(p, ph->syncs[k], false, l) < 0)
+                                goto oom;
+                if (!add(l, STEP_ARCHIVE, (int)i, "archive %s's disk and config into %s", d->name,
+                         d->archive))
+                        goto oom;
+        }
+        /* 3. Domains that start, their disk restored from the retirement
+         * archive when it is gone. */
+        for (size_t i = 0; i < p->n_domains; i++) {
+                const struct plan_domain *d = &p->domains[i];
+                if (!want[i] || (live[i] && !restart[i]))
+                        continue;
+                if (d->disk && !file_exists(d->disk)) {
+                        if (!file_exists(d->archive)) {
+                                snprintf(err, errlen, "%s cannot run: its disk %s is gone and %s",
+                                         d->name, d->disk,
+                                         d->archive ? "its archive is purged too"
+                                                    : "the plan names no archive for it");
+                                goto out;
+                        }
+                        if (!add(l, STEP_RESTORE, (int)i, "restore %s from %s", d->name,
+                                 d->archive))
+                                goto oom;
+                }
+                struct phase_step *s =
+                    add(l, STEP_CREATE, (int)i, "start %s from %s", d->name, d->config_path);
+                if (!s)
+                        goto oom;
+                s->config = want[i];
+                want[i] = NULL;
+        }
+        /* 4. USB devices go to their new owners. */
+        for (size_t k = 0; k < p->n_devices; k++) {
+                const char *cur = owner_of(owners, p->devices[k].name);
+                int nw = plan_phase_owner(ph, p, (int)k);
+                if (strcmp(p->devices[k].kind, "usb") || nw < 0 ||
+                    (cur && !strcmp(cur, p->domains[nw].name)))
+                        continue;
+                struct phase_step *s = add(l, STEP_USB_ATTACH, nw, "usb-attach %s to %s",
+                                           p->devices[k].name, p->domains[nw].name);
+                if (!s)
+                        goto oom;
+                s->device = (int)k;
+        }
+        /* 5. The phase's sync jobs from domains that run in it. */
+        for (size_t k = 0; k < ph->n_syncs; k++)
+                if (plan_phase_runs(ph, p->syncs[ph->syncs[k]].from) &&
+                    add_sync(p, ph->syncs[k], true, l) < 0)
+                        goto oom;
+        rc = 0;
+        goto out;
+oom:
+        snprintf(err, errlen, "out of memory");
+out:
+        for (size_t i = 0; i < p->n_domains; i++)
+                free(want[i]);
+        if (rc < 0)
+                step_list_free(l);
+        return rc;
+}
+
+/* ---- running ---- */
+
+static struct {
+        bool active;
+        struct plan *plan;
+        struct step_list steps;
+        size_t next;
+        char what[32];
+        phase_done_fn done;
+        void *opaque;
+        struct watch w; /* the connection to our own API socket */
+        char *in;
+        size_t in_len;
+        int64_t req_id;
+} run = {.w.fd = -1};
+
+bool phase_running(void)
+{
+        return run.active;
+}
+
+const char *phase_current_step(void)
+{
+        return run.active && run.next < run.steps.n ? run.steps.s[run.next].text : NULL;
+}
+
+static void next_step(void);
+
+static void finish(bool ok, const char *error)
+{
+        if (run.w.fd >= 0) {
+                loop_del(&run.w);
+                close(run.w.fd);
+                run.w.fd = -1;
+        }
+        free(run.in);
+        run.in = NULL;
+        run.in_len = 0;
+        step_list_free(&run.steps);
+        run.active = false;
+        run.done(run.opaque, ok, error);
+}
+
+static void step_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void step_failed(const char *fmt, ...)
+{
+        char msg[1024], full[1400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        struct phase_step *s = &run.steps.s[run.next];
+        snprintf(full, sizeof(full), "%s: %s", s->text, msg);
+        store_audit_detail(&g_store, now_wall(), (unsigned)getuid(), run.what,
+                           run.plan->domains[s->domain].name, 0, full);
+        finish(false, full);
+}
+
+static void step_ok(void)
+{
+        struct phase_step *s = &run.steps.s[run.next];
+        store_audit_detail(&g_store, now_wall(), (unsigned)getuid(), run.what,
+                           s->domain >= 0 ? run.plan->domains[s->domain].name : NULL, 1, s->text);
+        run.next++;
+        next_step();
+}
+
+/* Runs argv with stdout discarded; the last line of its stderr goes into
+ * msg. Blocks: the tools work on one small legacy disk. */
+static int run_tool(char *const argv[], char *msg, size_t msglen)
+{
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0) {
+                snprintf(msg, msglen, "pipe: %s", strerror(errno));
+                return -1;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                snprintf(msg, msglen, "fork: %s", strerror(errno));
+                close(pfd[0]);
+                close(pfd[1]);
+                return -1;
+        }
+        if (pid == 0) {
+                int nul = open("/dev/null", O_RDWR);
+                dup2(nul, 0);
+                dup2(nul, 1);
+                dup2(pfd[1], 2);
+                execvp(argv[0], argv);
+                fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        close(pfd[1]);
+        char buf[4096];
+        size_t n = 0;
+        ssize_t r;
+        while ((r = read(pfd[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
+                if (r > 0)
+                        n += (size_t)r;
+                if (n == sizeof(buf) - 1) /* keep the tail */
+                        memmove(buf, buf + n / 2, n - n / 2), n -= n / 2;
+        }
+        close(pfd[0]);
+        buf[n] = '\0';
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                buf[--n] = '\0';
+        char *last = strrchr(buf, '\n');
+        const char *tail = last ? last + 1 : buf;
+        size_t tl = strlen(tail) < msglen ? strlen(tail) : msglen - 1;
+        memcpy(msg, tail, tl);
+        msg[tl] = '\0';
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static const char *tool(const char *env, const char *dflt)
+{
+        const char *v = getenv(env);
+        return v && *v ? v : dflt;
+}
+
+static void snapshot_path(const struct plan_sync *s, char *buf, size_t len)
+{
+        snprintf(buf, len, "%s/snapshot.img", s->out);
+}
+
+static void local_step(struct phase_step *s)
+{
+        const struct plan_domain *d = &run.plan->domains[s->domain];
+        char msg[512] = "", snap[4200];
+        int rc;
+        switch (s->kind) {
+        case STEP_SNAPSHOT: {
+                const struct plan_sync *j = &run.plan->syncs[s->sync];
+                if (mkdir(j->out, 0755) < 0 && errno != EEXIST) {
+                        step_failed("%s: %s", j->out, strerror(errno));
+                        return;
+                }
+                snapshot_path(j, snap, sizeof(snap));
+                char *argv[] = {"cp", "--sparse=always", d->disk, snap, NULL};
+                rc = run_tool(argv, msg, sizeof(msg));
+                break;
+        }
+        case STEP_EXTRACT: {
+                const struct plan_sync *j = &run.plan->syncs[s->sync];
+                bool live = s > run.steps.s && s[-1].kind == STEP_UNPAUSE;
+                snapshot_path(j, snap, sizeof(snap));
+                char *argv[] = {(char *)tool("TANDEM_EXTRACT", "tandem-extract"),
+                                "--since",
+                                j->state,
+                                "--out",
+                                j->out,
+                                live ? snap : d->disk,
+                                NULL};
+                rc = run_tool(argv, msg, sizeof(msg));
+                if (live)
+                        unlink(snap);
+                if (rc == 1) {
+                        step_failed("records do not reconcile (see %s/report.txt)", j->out);
+                        return;
+                }
+                break;
+        }
+        case STEP_ARCHIVE: {
+                char *argv[] = {(char *)tool("TANDEM_ARCHIVE", "tandem-archive"),
+                                "create",
+                                "--name",
+                                (char *)d->name,
+                                "--disk",
+                                d->disk,
+                                "--config",
+                                d->config_path,
+                                d->archive,
+                                NULL};
+                rc = d->disk ? run_tool(argv, msg, sizeof(msg)) : -1;
+                if (!d->disk)
+                        snprintf(msg, sizeof(msg), "%s has no disk", d->name);
+                break;
+        }
+        case STEP_RESTORE: {
+                char *argv[] = {(char *)tool("TANDEM_ARCHIVE", "tandem-archive"), "restore",
+                                d->archive, NULL};
+                rc = run_tool(argv, msg, sizeof(msg));
+                break;
+        }
+        default:
+                rc = -1;
+        }
+        if (rc != 0)
+                step_failed("%s", msg[0] ? msg : "failed");
+        else
+                step_ok();
+}
+
+static void api_ready(struct watch *w, uint32_t events);
+
+static int api_send(const char *method, json_object *params)
+{
+        if (run.w.fd < 0) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                struct sockaddr_un a = {.sun_family = AF_UNIX};
+                snprintf(a.sun_path, sizeof(a.sun_path), "%s", g_cfg.socket_path);
+                if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+                    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+                        if (fd >= 0)
+                                close(fd);
+                        json_object_put(params);
+                        return -1;
+                }
+                run.w.fd = fd;
+                run.w.ready = api_ready;
+                if (loop_add(&run.w, EPOLLIN) < 0) {
+                        close(fd);
+                        run.w.fd = -1;
+                        json_object_put(params);
+                        return -1;
+                }
+        }
+        json_object *req = json_object_new_object();
+        json_object_object_add(req, "v", json_object_new_int(1));
+        json_object_object_add(req, "id", json_object_new_int64(++run.req_id));
+        json_object_object_add(req, "method", json_object_new_string(method));
+        json_object_object_add(req, "params", params);
+        const char *txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+        size_t len = strlen(txt);
+        char *line = malloc(len + 1);
+        int rc = -1;
+        if (line) {
+                memcpy(line, txt, len);
+                line[len] = '\n';
+                /* Requests are small and the socket buffer is empty: one write. */
+                rc = write(run.w.fd, line, len + 1) == (ssize_t)(len + 1) ? 0 : -1;
+                free(line);
+        }
+        json_object_put(req);
+        return rc;
+}
+
+static void api_reply(json_object *msg)
+{
+        struct phase_step *s = &run.steps.s[run.next];
+        json_object *ok, *e, *m;
+        if (json_object_object_get_ex(msg, "ok", &ok) && json_object_get_boolean(ok)) {
+                step_ok();
+                return;
+        }
+        const char *code = "", *text = "failed";
+        if (json_object_object_get_ex(msg, "error", &e)) {
+                if (json_object_object_get_ex(e, "message", &m))
+                        text = json_object_get_string(m);
+                if (json_object_object_get_ex(e, "code", &m))
+                        code = json_object_get_string(m);
+        }
+        /* A domain already gone is where a destroy wanted it. */
+        if (s->kind == STEP_DESTROY && !strcmp(code, TANDEM_E_NOT_FOUND)) {
+                step_ok();
+                return;
+        }
+        step_failed("%s", text);
+}
+
+static void api_ready(struct watch *w, uint32_t events)
+{
+        (void)events;
+        char buf[65536];
+        ssize_t r = read(w->fd, buf, sizeof(buf));
+        if (r <= 0) {
+                if (r < 0 && errno == EAGAIN)
+                        return;
+                step_failed("tandemd's own API connection closed");
+                return;
+        }
+        char *n = realloc(run.in, run.in_len + (size_t)r + 1);
+        if (!n) {
+                step_failed("out of memory");
+                return;
+        }
+        run.in = n;
+        memcpy(run.in + run.in_len, buf, (size_t)r);
+        run.in_len += (size_t)r;
+        run.in[run.in_len] = '\0';
+        char *nl;
+        while (run.active && run.in && (nl = memchr(run.in, '\n', run.in_len))) {
+                *nl = '\0';
+                json_object *msg = json_tokener_parse(run.in);
+                size_t used = (size_t)(nl + 1 - run.in);
+                memmove(run.in, nl + 1, run.in_len - used);
+                run.in_len -= used;
+                json_object *id;
+                if (msg && json_object_object_get_ex(msg, "id", &id) &&
+                    json_object_get_int64(id) == run.req_id)
+                        api_reply(msg);
+                json_object_put(msg);
+        }
+}
+
+static void next_step(void)
+{
+        if (run.next == run.steps.n) {
+                finish(true, NULL);
+                return;
+        }
+        struct phase_step *s = &run.steps.s[run.next];
+        const struct plan_domain *d = &run.plan->domains[s->domain];
+        json_object *p = json_object_new_object();
+        const char *method = NULL;
+        switch (s->kind) {
+        case STEP_USB_DETACH:
+                method = "usb-detach";
+                json_object_object_add(p, "device",
+                                       json_object_new_string(run.plan->devices[s->device].usb));
+                break;
+        case STEP_USB_ATTACH:
+                method = "usb-attach";
+                json_object_object_add(p, "device",
+                                       json_object_new_string(run.plan->devices[s->device].usb));
+                json_object_object_add(p, "domain", json_object_new_string(d->name));
+                break;
+        case STEP_SHUTDOWN:
+                if (!dom_live(d->name)) {
+                        json_object_put(p);
+                        step_ok();
+                        return;
+                }
+                method = "shutdown";
+                json_object_object_add(p, "domain", json_object_new_string(d->name));
+                json_object_object_add(p, "wait", json_object_new_boolean(1));
+                json_object_object_add(p, "timeout", json_object_new_int(d->stop_timeout));
+                break;
+        case STEP_DESTROY:
+        case STEP_PAUSE:
+        case STEP_UNPAUSE:
+                if (s->kind == STEP_DESTROY && !domain_find(d->name)) {
+                        json_object_put(p);
+                        step_ok();
+                        return;
+                }
+                method = s->kind == STEP_DESTROY ? "destroy"
+                         : s->kind == STEP_PAUSE ? "pause"
+                                                 : "unpause";
+                json_object_object_add(p, "domain", json_object_new_string(d->name));
+                break;
+        case STEP_CREATE:
+                method = "create";
+                json_object_object_add(p, "config", json_object_new_string(s->config));
+                json_object_object_add(p, "path", json_object_new_string(d->config_path));
+                json_object_object_add(p, "wait", json_object_new_boolean(1));
+                break;
+        default:
+                json_object_put(p);
+                local_step(s);
+                return;
+        }
+        if (api_send(method, p) < 0)
+                step_failed("cannot reach tandemd's own socket %s: %s", g_cfg.socket_path,
+                            strerror(errno));
+}
+
+int phase_run(struct plan *p, struct step_list *steps, const char *what, json_object *owners,
+              phase_done_fn done, void *opaque)
+{
+        (void)owners;
+        if (run.active)
+                return -1;
+        run.active = true;
+        run.plan = p;
+        run.steps = *steps;
+        memset(steps, 0, sizeof(*steps));
+        run.next = 0;
+        snprintf(run.what, sizeof(run.what), "%s", what);
+        run.done = done;
+        run.opaque = opaque;
+        next_step();
+        return 0;
+}
