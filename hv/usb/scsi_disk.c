@@ -55,14 +55,21 @@ int scsi_disk_open(struct scsi_disk *d, const char *path, char *err, size_t errl
                 snprintf(err, errlen, "usb storage: cannot open %s: %s", path, strerror(errno));
                 return -1;
         }
+        /* A block device (a whole disk handed to the guest) reports its
+         * size through lseek, not st_size. */
         struct stat st;
-        if (fstat(d->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < SCSI_BLOCK) {
-                snprintf(err, errlen, "usb storage: %s is not an image file of at least 512 bytes",
+        off_t size = -1;
+        if (fstat(d->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+                size = lseek(d->fd, 0, SEEK_END);
+        if (size < SCSI_BLOCK) {
+                snprintf(err, errlen,
+                         "usb storage: %s is not an image file or block device of at least 512 "
+                         "bytes",
                          path);
                 close(d->fd);
                 return -1;
         }
-        d->blocks = (uint64_t)st.st_size / SCSI_BLOCK;
+        d->blocks = (uint64_t)size / SCSI_BLOCK;
         if (d->blocks > 0xffffffffull)
                 d->blocks = 0xffffffffull; /* READ CAPACITY(10) reach; larger needs (16) */
         return 0;

@@ -1,11 +1,20 @@
-/* --usb SPEC: parses device specs, creates the devices, then the controller. */
+/* --usb SPEC: parses device specs, creates the devices, then the controller;
+ * and the VMM control commands that plug devices in and out at runtime. */
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/control.h"
 #include "usb.h"
 #include "xhci.h"
 
-static struct usb_device *create_device(const char *spec, char *err, size_t errlen)
+struct usb_bus {
+        struct vm *vm;
+        struct xhci *xhci;
+};
+
+static struct usb_device *create_device(struct vm *vm, const char *spec, char *err, size_t errlen)
 {
         if (strcmp(spec, "kbd") == 0)
                 return usb_kbd_create(err, errlen);
@@ -16,15 +25,96 @@ static struct usb_device *create_device(const char *spec, char *err, size_t errl
                         return usb_storage_create(colon + 1, err, errlen);
                 if (kind == 7 && strncmp(spec, "printer", 7) == 0)
                         return usb_printer_create(colon + 1, err, errlen);
+                if (kind == 4 && strncmp(spec, "host", 4) == 0)
+                        return usb_host_create(vm, colon + 1, err, errlen);
         }
-        snprintf(err, errlen, "--usb %s: expected kbd, storage:PATH or printer:PATH", spec);
+        snprintf(err, errlen,
+                 "--usb %s: expected kbd, storage:PATH, printer:PATH, host:BUS-PORT or "
+                 "host:VVVV:PPPP",
+                 spec);
         return NULL;
 }
 
-int usb_setup(struct vm *vm, struct pci_bus *bus, const char *const *specs, unsigned n, char *err,
-              size_t errlen)
+/* Control errors are reply-owned strings (control.h). */
+static int fail(json_object *reply, const char **error, const char *msg)
 {
-        (void)vm; /* the controller reaches the VM through the bus */
+        json_object_object_add(reply, "usb-error", json_object_new_string(msg));
+        json_object *e;
+        json_object_object_get_ex(reply, "usb-error", &e);
+        *error = json_object_get_string(e);
+        return -1;
+}
+
+static int cmd_list(void *opaque, struct control_client *c, json_object *req, json_object *reply,
+                    const char **error, int *fd_out)
+{
+        (void)c, (void)req, (void)error, (void)fd_out;
+        struct usb_bus *b = opaque;
+        json_object *ports = json_object_new_array();
+        for (unsigned p = 1; p <= XHCI_PORTS; p++) {
+                struct usb_device *d = xhci_port_device(b->xhci, p);
+                if (!d)
+                        continue;
+                char id[10];
+                snprintf(id, sizeof(id), "%02x%02x:%02x%02x", d->dev_desc[9], d->dev_desc[8],
+                         d->dev_desc[11], d->dev_desc[10]);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "port", json_object_new_int((int)p));
+                json_object_object_add(o, "name", json_object_new_string(d->name));
+                json_object_object_add(o, "id", json_object_new_string(id));
+                json_object_object_add(o, "speed", json_object_new_int(d->speed));
+                json_object_array_add(ports, o);
+        }
+        json_object_object_add(reply, "devices", ports);
+        return 0;
+}
+
+static int cmd_attach(void *opaque, struct control_client *c, json_object *req, json_object *reply,
+                      const char **error, int *fd_out)
+{
+        (void)c, (void)fd_out;
+        struct usb_bus *b = opaque;
+        json_object *spec;
+        if (!json_object_object_get_ex(req, "spec", &spec) ||
+            !json_object_is_type(spec, json_type_string)) {
+                *error = "usb-attach needs \"spec\": a --usb device spec";
+                return -1;
+        }
+        char err[256];
+        struct usb_device *d = create_device(b->vm, json_object_get_string(spec), err, sizeof(err));
+        if (!d)
+                return fail(reply, error, err);
+        int port = xhci_attach(b->xhci, d, err, sizeof(err));
+        if (port < 0) {
+                usb_device_destroy(d);
+                return fail(reply, error, err);
+        }
+        json_object_object_add(reply, "port", json_object_new_int(port));
+        return 0;
+}
+
+static int cmd_detach(void *opaque, struct control_client *c, json_object *req, json_object *reply,
+                      const char **error, int *fd_out)
+{
+        (void)c, (void)fd_out, (void)reply;
+        struct usb_bus *b = opaque;
+        json_object *port;
+        if (!json_object_object_get_ex(req, "port", &port) ||
+            !json_object_is_type(port, json_type_int)) {
+                *error = "usb-detach needs \"port\": a root port number";
+                return -1;
+        }
+        int64_t p = json_object_get_int64(port);
+        if (p < 1 || p > XHCI_PORTS || xhci_detach(b->xhci, (unsigned)p) < 0) {
+                *error = "usb-detach: no device on that port";
+                return -1;
+        }
+        return 0;
+}
+
+int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const char *const *specs,
+              unsigned n, char *err, size_t errlen)
+{
         if (n == 0)
                 return 0;
         struct usb_device *devs[XHCI_USB2_PORTS + XHCI_USB3_PORTS];
@@ -32,25 +122,41 @@ int usb_setup(struct vm *vm, struct pci_bus *bus, const char *const *specs, unsi
                 snprintf(err, errlen, "--usb: at most %d devices (root ports)", XHCI_USB2_PORTS);
                 return -1;
         }
+        unsigned ndev = 0;
         for (unsigned i = 0; i < n; i++) {
-                devs[i] = create_device(specs[i], err, errlen);
-                if (!devs[i]) {
-                        while (i--)
-                                usb_device_destroy(devs[i]);
+                if (strcmp(specs[i], "none") == 0)
+                        continue; /* just the controller, for usb-attach later */
+                devs[ndev] = create_device(vm, specs[i], err, errlen);
+                if (!devs[ndev]) {
+                        while (ndev--)
+                                usb_device_destroy(devs[ndev]);
                         return -1;
                 }
+                ndev++;
         }
         struct xhci *x = xhci_create(bus, err, errlen);
         if (!x) {
-                for (unsigned i = 0; i < n; i++)
+                for (unsigned i = 0; i < ndev; i++)
                         usb_device_destroy(devs[i]);
                 return -1;
         }
-        for (unsigned i = 0; i < n; i++)
+        for (unsigned i = 0; i < ndev; i++)
                 if (xhci_attach(x, devs[i], err, errlen) < 0) {
-                        for (unsigned j = i; j < n; j++)
+                        for (unsigned j = i; j < ndev; j++)
                                 usb_device_destroy(devs[j]);
                         return -1; /* attached ones go with the bus */
                 }
+        if (ctl) {
+                struct usb_bus *b = calloc(1, sizeof(*b)); /* lives as long as the VMM */
+                if (!b) {
+                        snprintf(err, errlen, "usb: out of memory");
+                        return -1;
+                }
+                b->vm = vm;
+                b->xhci = x;
+                control_register(ctl, "usb-list", cmd_list, b);
+                control_register(ctl, "usb-attach", cmd_attach, b);
+                control_register(ctl, "usb-detach", cmd_detach, b);
+        }
         return 0;
 }

@@ -7,9 +7,14 @@
 
 #include "../pci/pci.h"
 
-/* Each spec is "kbd", "storage:PATH" or "printer:PATH". With n == 0 nothing
- * is created. Returns 0, or -1 with a one-line reason in err. */
-int usb_setup(struct vm *vm, struct pci_bus *bus, const char *const *specs, unsigned n, char *err,
-              size_t errlen);
+struct control;
+
+/* Each spec is "kbd", "storage:PATH", "printer:PATH", "host:BUS-PORT[.PORT]",
+ * "host:VVVV:PPPP", or "none" (only the controller). With n == 0 nothing is
+ * created. With ctl, the control commands usb-list, usb-attach {spec} and
+ * usb-detach {port} are registered. Returns 0, or -1 with a one-line reason
+ * in err. */
+int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const char *const *specs,
+              unsigned n, char *err, size_t errlen);
 
 #endif

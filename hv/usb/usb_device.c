@@ -117,6 +117,9 @@ static int standard_request(struct usb_device *dev, const struct usb_setup *s, u
 
 int usb_device_control(struct usb_device *dev, const struct usb_setup *setup, uint8_t *data)
 {
+        if (dev->forward_standard && dev->ops->control &&
+            !(setup->request_type == 0 && setup->request == USB_REQ_SET_ADDRESS))
+                return dev->ops->control(dev, setup, data);
         if ((setup->request_type & USB_TYPE_MASK) == USB_TYPE_STD) {
                 int r = standard_request(dev, setup, data);
                 if (r != USB_STALL || !dev->ops->control)
@@ -154,4 +157,10 @@ void usb_device_wakeup(struct usb_device *dev, uint8_t ep)
 {
         if (dev->link.wakeup)
                 dev->link.wakeup(dev->link.opaque, ep);
+}
+
+void usb_device_unplugged(struct usb_device *dev)
+{
+        if (dev->link.unplug)
+                dev->link.unplug(dev->link.opaque);
 }

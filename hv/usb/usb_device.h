@@ -88,6 +88,9 @@ struct usb_device_ops {
 struct usb_port_link {
         /* The device has data for IN endpoint ep that it NAKed before. */
         void (*wakeup)(void *opaque, uint8_t ep);
+        /* The device went away by itself (a passed-through device was
+         * unplugged): the controller detaches and destroys it. */
+        void (*unplug)(void *opaque);
         void *opaque;
 };
 
@@ -107,6 +110,9 @@ struct usb_device {
         uint8_t address;
         uint8_t configuration;             /* 0: not configured */
         bool halted[2][USB_MAX_ENDPOINTS]; /* [IN?][number] */
+        /* Standard requests other than SET_ADDRESS go to ops->control too
+         * (a real device behind libusb answers them itself). */
+        bool forward_standard;
         struct usb_port_link link;
 };
 
@@ -118,8 +124,12 @@ int usb_device_transfer(struct usb_device *dev, uint8_t ep, uint8_t *buf, size_t
 /* Bus reset: address 0, unconfigured, no halts, then ops->reset. */
 void usb_device_reset(struct usb_device *dev);
 void usb_device_destroy(struct usb_device *dev);
-/* Tells the controller that IN endpoint ep has data (after a NAK). */
+/* Tells the controller that endpoint ep (0 for control; OUT endpoints too,
+ * for devices that complete transfers later) can go on after a NAK. */
 void usb_device_wakeup(struct usb_device *dev, uint8_t ep);
+/* Asks the controller to detach the device (it is destroyed there). Call
+ * under vm_lock, never from inside one of the device's own ops. */
+void usb_device_unplugged(struct usb_device *dev);
 
 /* Emulated devices. NULL with a one-line reason on failure. */
 struct usb_device *usb_kbd_create(char *err, size_t errlen);
@@ -128,5 +138,10 @@ struct usb_device *usb_kbd_create(char *err, size_t errlen);
 int usb_kbd_key(struct usb_device *dev, uint8_t usage, bool down);
 struct usb_device *usb_storage_create(const char *path, char *err, size_t errlen);
 struct usb_device *usb_printer_create(const char *path, char *err, size_t errlen);
+/* A host device through libusb: spec "BUS-PORT[.PORT]..." (as in sysfs,
+ * e.g. "1-2.3") or "VVVV:PPPP" (hex IDs). Its kernel driver is detached
+ * and comes back when the device is destroyed. vm is for locking. */
+struct vm;
+struct usb_device *usb_host_create(struct vm *vm, const char *spec, char *err, size_t errlen);
 
 #endif

@@ -20,5 +20,8 @@ int xhci_attach(struct xhci *xhci, struct usb_device *dev, char *err, size_t err
 /* Unplugs and destroys the device on port (1-based). */
 int xhci_detach(struct xhci *xhci, unsigned port);
 struct pci_device *xhci_pci(struct xhci *xhci);
+/* The device on port (1-based), or NULL. */
+struct usb_device *xhci_port_device(struct xhci *xhci, unsigned port);
+#define XHCI_PORTS (XHCI_USB2_PORTS + XHCI_USB3_PORTS)
 
 #endif

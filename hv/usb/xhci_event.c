@@ -1,6 +1,7 @@
 /* The event ring of interrupter 0 (xHCI 4.9.4, 5.5.2): segments from the
  * guest's Event Ring Segment Table, producer cycle state, the full-ring rule,
- * and the interrupt that follows an event (IMAN.IP gates re-sending). */
+ * and the interrupt that follows an event (with INTx, IMAN.IP gates
+ * re-sending until the guest clears it). */
 #include <stdio.h>
 #include <string.h>
 
@@ -72,9 +73,13 @@ static void raise_interrupt(struct xhci *x)
         x->erdp |= ERDP_EHB;
         if (!(x->iman & IMAN_IE) || !(x->usbcmd & CMD_INTE))
                 return;
-        if (pci_msix_enabled(&x->pci))
+        if (pci_msix_enabled(&x->pci)) {
+                /* With MSI-X, IP clears once the message is written (5.5.2.1);
+                 * Linux relies on that and never writes IMAN.IP itself. A
+                 * masked vector keeps the message in the PBA instead. */
                 pci_msix_notify(&x->pci, 0);
-        else
+                x->iman &= ~IMAN_IP;
+        } else
                 pci_intx_set(&x->pci, true);
 }
 

@@ -81,6 +81,12 @@ void xhci_portsc_write(struct xhci *x, unsigned port, uint32_t v)
         }
 }
 
+static void port_unplug(void *opaque)
+{
+        struct xhci_port *p = opaque;
+        xhci_detach(p->xhci, p->num);
+}
+
 int xhci_attach(struct xhci *x, struct usb_device *dev, char *err, size_t errlen)
 {
         bool usb3 = dev->speed == USB_SPEED_SUPER;
@@ -90,6 +96,7 @@ int xhci_attach(struct xhci *x, struct usb_device *dev, char *err, size_t errlen
                         continue;
                 p->dev = dev;
                 dev->link.wakeup = xhci_endpoint_wakeup;
+                dev->link.unplug = port_unplug;
                 dev->link.opaque = p;
                 port_connect_state(p);
                 xhci_event_port(x, i);
@@ -111,4 +118,9 @@ int xhci_detach(struct xhci *x, unsigned port)
         p->portsc |= PORT_CSC | (was_enabled && !p->usb3 ? PORT_PEC : 0);
         xhci_event_port(x, port);
         return 0;
+}
+
+struct usb_device *xhci_port_device(struct xhci *x, unsigned port)
+{
+        return port >= 1 && port <= XHCI_NUM_PORTS ? x->port[port].dev : NULL;
 }

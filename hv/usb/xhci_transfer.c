@@ -259,6 +259,12 @@ static bool run_control(struct xhci *x, unsigned id, struct xhci_ring *look,
                 gather(x, &data, buf);
         struct usb_device *dev = slot_device(x, id);
         int r = dev ? usb_device_control(dev, &setup, buf) : USB_IOERR;
+        if (r == USB_NAK) { /* a passed-through device answers later */
+                x->slot[id].ep[1].nak_pending = true;
+                free(buf);
+                return false;
+        }
+        x->slot[id].ep[1].nak_pending = false;
         if (r < 0) {
                 free(buf);
                 halt(x, id, 1, data.n ? x->td[data.first].addr : status_addr, status_to_cc(r));
@@ -328,7 +334,9 @@ void xhci_endpoint_wakeup(void *opaque, uint8_t ep_addr)
 {
         struct xhci_port *port = opaque;
         struct xhci *x = port->xhci;
-        unsigned dci = (ep_addr & 0x0f) * 2 + ((ep_addr & USB_DIR_IN) ? 1 : 0);
+        unsigned num = ep_addr & 0x0f;
+        /* Endpoint 0 is one bidirectional context, DCI 1. */
+        unsigned dci = num == 0 ? 1 : num * 2 + ((ep_addr & USB_DIR_IN) ? 1 : 0);
         if (!(x->usbcmd & CMD_RUN) || dci >= XHCI_MAX_EPS)
                 return;
         for (unsigned id = 1; id <= XHCI_MAX_SLOTS; id++) {

@@ -166,7 +166,7 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
                 if (!c || virtio_pci_add(v->pci, c, err, errlen) < 0)
                         return -1;
         }
-        if (v->opt.nusb && usb_setup(vm, v->pci, v->opt.usb, v->opt.nusb, err, errlen) < 0)
+        if (v->opt.nusb && usb_setup(vm, v->pci, v->ctl, v->opt.usb, v->opt.nusb, err, errlen) < 0)
                 return -1;
         for (unsigned i = 0; i < v->opt.nnets; i++) {
                 struct virtio_device *n = net_spec_create_device(v->opt.net[i], &vm->mem, vm->loop,

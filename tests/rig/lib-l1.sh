@@ -65,16 +65,18 @@ rig_tandem_cmdline_opt() {
 
 # rig_boot_l2 VMM NAME [--cpus N] [--mem SIZE] [--disk PATH[,ro]]
 #             [--scenario L2-SCENARIO] [--arg TEXT] [--timeout SECONDS]
+#             [--vmm-arg ARG]...
 # Boots the L2 kernel and initramfs under VMM ("tandem" for tandem-vmm,
 # "qemu" for the reference QEMU -M microvm) and waits for it to exit.
 # The guest console goes to $RIG_WORK/NAME.console. Sets RIG_RC (the VMM's
 # exit status, 137 when it ran past the timeout) and RIG_BOOT_S (seconds
 # from VMM start to the L2 init's first line, empty if it never came).
+# --vmm-arg adds one argument to the tandem-vmm command line (e.g. --usb kbd).
 rig_boot_l2() {
 	vmm=$1
 	name=$2
 	shift 2
-	cpus=1 mem=256M disk="" l2scenario=boot arg="" tmo=120
+	cpus=1 mem=256M disk="" l2scenario=boot arg="" tmo=120 vmmargs=""
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--cpus) cpus=$2 ;;
@@ -83,6 +85,8 @@ rig_boot_l2() {
 		--scenario) l2scenario=$2 ;;
 		--arg) arg=$2 ;;
 		--timeout) tmo=$2 ;;
+		--vmm-arg) vmmargs="$vmmargs
+$2" ;;
 		*) rig_fail "rig_boot_l2: unknown option $1" ;;
 		esac
 		shift 2
@@ -96,6 +100,12 @@ rig_boot_l2() {
 		set -- /rig/bin/tandem-vmm --kernel "$RIG_L2_KERNEL" --initrd "$RIG_L2_INITRD" \
 			--cpus "$cpus" --mem "$mem" "$(rig_tandem_cmdline_opt)" "$append"
 		[ -n "$disk" ] && set -- "$@" --disk "$disk"
+		# One argument per line, so arguments may contain spaces.
+		oldifs=$IFS
+		IFS='
+'
+		for a in $vmmargs; do set -- "$@" "$a"; done
+		IFS=$oldifs
 		;;
 	qemu)
 		set -- /rig/qemu/qemu-system-x86_64 -enable-kvm -M microvm,rtc=on,pcie=on \

@@ -274,15 +274,15 @@ int main(void)
 
         /* --usb specs: bad ones fail with a reason and create nothing. */
         const char *bad_kind[] = {"kbd", "mouse"};
-        CHECK_EQ(usb_setup(&vm, bus, bad_kind, 2, err, sizeof(err)), -1);
+        CHECK_EQ(usb_setup(&vm, bus, NULL, bad_kind, 2, err, sizeof(err)), -1);
         CHECK(strstr(err, "mouse") != NULL);
         const char *no_path[] = {"storage:"};
-        CHECK_EQ(usb_setup(&vm, bus, no_path, 1, err, sizeof(err)), -1);
+        CHECK_EQ(usb_setup(&vm, bus, NULL, no_path, 1, err, sizeof(err)), -1);
         const char *missing[] = {"printer:/nonexistent/dir/lp0"};
-        CHECK_EQ(usb_setup(&vm, bus, missing, 1, err, sizeof(err)), -1);
+        CHECK_EQ(usb_setup(&vm, bus, NULL, missing, 1, err, sizeof(err)), -1);
         CHECK(strstr(err, "/nonexistent/dir/lp0") != NULL);
         CHECK(pci_bus_device(bus, 1) == NULL);
-        CHECK_EQ(usb_setup(&vm, bus, NULL, 0, err, sizeof(err)), 0);
+        CHECK_EQ(usb_setup(&vm, bus, NULL, NULL, 0, err, sizeof(err)), 0);
 
         struct xhci *x = xhci_create(bus, err, sizeof(err));
         REQUIRE(x);
