@@ -20,6 +20,7 @@
 #include "vmm_options.h"
 #include "../pv/legacy.h"
 #include "../usb/usb.h"
+#include "../../pvdrivers/audio/audio.h"
 #include "../../pvdrivers/net/net_spec.h"
 
 /* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
@@ -34,6 +35,7 @@ struct vmm {
         struct pci_bus *pci;
         struct i8042 *kbd;
         struct display *display;
+        struct audio *audio; /* --sound */
         unsigned ndisks;
         struct virtio_device *disk[VMM_MAX_DISKS];
         int sigfd;
@@ -214,6 +216,7 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
                     .cols = 80,
                     .rows = 25,
                     .console = v->opt.console,
+                    .audio = v->audio,
                 };
                 return legacy_setup(vm, v->ctl, &img, &lc, err, errlen) ? 0 : -1;
         }
@@ -271,6 +274,10 @@ int main(int argc, char **argv)
                 }
                 control_add_stats(v.ctl, disk_stats, &v);
         }
+        if (v.opt.sound && !(v.audio = audio_open(v.opt.sound, v.opt.name, err, sizeof(err)))) {
+                fprintf(stderr, "tandem-vmm: %s\n", err);
+                return VM_EXIT_USAGE;
+        }
         if (load_guest(&v, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tandem-vmm: %s\n", err);
                 control_close(v.ctl);
@@ -303,5 +310,6 @@ int main(int argc, char **argv)
         control_close(v.ctl);
         console_mux_close(v.console);
         console_mux_close(v.vconsole);
+        audio_close(v.audio);
         return status;
 }

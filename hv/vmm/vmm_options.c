@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "../../pvdrivers/net/net_spec.h"
+#include "../../pvdrivers/audio/audio.h"
 #include "console_mux.h"
 #include "size_parse.h"
 
@@ -36,6 +37,7 @@ static const char usage[] =
     "  --vconsole MODE      a virtio-console (hvc0), same modes (default: none)\n"
     "  --fb WxH             a linear framebuffer for Linux guests (vesafb), e.g. 1024x768\n"
     "  --printer PATH       the legacy guest's printer spool file\n"
+    "  --sound SPEC         sound backend: pulse[:SERVER], wav:PATH or none (docs/sound.md)\n"
     "  --no-rng             no virtio-rng device\n"
     "  --net SPEC           a virtio-net NIC (repeatable, up to 4): tap=IFNAME[,mac=MAC]\n"
     "                       or user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...[,mac=MAC]\n"
@@ -115,6 +117,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                 O_CONTROL,
                 O_FB,
                 O_PRINTER,
+                O_SOUND,
                 O_NAME,
                 O_VERSION,
                 O_NORNG,
@@ -135,6 +138,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
             {"control", required_argument, 0, O_CONTROL},
             {"fb", required_argument, 0, O_FB},
             {"printer", required_argument, 0, O_PRINTER},
+            {"sound", required_argument, 0, O_SOUND},
             {"name", required_argument, 0, O_NAME},
             {"no-rng", no_argument, 0, O_NORNG},
             {"usb", required_argument, 0, O_USB},
@@ -176,6 +180,11 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                         break;
                 case O_PRINTER:
                         o->printer = optarg;
+                        break;
+                case O_SOUND:
+                        if (audio_spec_check(optarg, err, errlen) < 0)
+                                return -1;
+                        o->sound = optarg;
                         break;
                 case O_NORNG:
                         o->rng = false;

@@ -24,6 +24,7 @@ struct vmm_options {
         unsigned ndisks;
         struct vmm_disk disk[VMM_MAX_DISKS];
         const char *console, *vconsole, *control, *printer;
+        const char *sound; /* --sound backend spec (pvdrivers/audio/audio.h); NULL: none */
         uint32_t fb_width, fb_height;
         bool rng;
         bool count_insns; /* single-step to count guest instructions */

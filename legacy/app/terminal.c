@@ -3,6 +3,7 @@
  * end-of-day totals. Every sale is on disk (data, metadata, flush) before
  * its receipt is printed. */
 #include "../../pvdrivers/legacy/printer.h"
+#include "../../pvdrivers/legacy/soundfront.h"
 #include "../kernel/fat16.h"
 #include "../kernel/kernel.h"
 #include "../kernel/lib.h"
@@ -190,6 +191,8 @@ static void set_message(uint8_t attr, const char *text)
         ui.message_attr = attr;
         fmt(ui.message, sizeof(ui.message), "%s", text);
         draw_message();
+        if (attr == A_ERROR)
+                sound_tone(SOUND_TONE_ERROR_HZ, SOUND_TONE_ERROR_MS);
 }
 
 static void draw_field(unsigned i)
@@ -533,6 +536,7 @@ static void do_sell(void)
         clear_fields();
         draw_runners(0);
         set_message(A_OK, buf);
+        sound_tone(SOUND_TONE_SALE_HZ, SOUND_TONE_SALE_MS);
         print_receipt(&t, r, false);
 }
 

@@ -4,6 +4,7 @@
 #include "../../pvdrivers/legacy/blkfront.h"
 #include "../../pvdrivers/legacy/kbdfront.h"
 #include "../../pvdrivers/legacy/pv.h"
+#include "../../pvdrivers/legacy/soundfront.h"
 #include "fat16.h"
 #include "kernel.h"
 #include "lib.h"
@@ -79,8 +80,11 @@ void kmain(uint32_t start_info)
                 why = "no data disk attached";
         else if ((disk = fat_mount(&why)) < 0)
                 klog("legacy: data disk refused: %s\n", why);
+        if (sound_init() < 0)
+                klog("legacy: no sound\n");
         app_start(disk, why);
-        const uint32_t mask = 1u << PV_PORT_TIMER | 1u << PV_PORT_KEYBOARD | 1u << PV_PORT_CONTROL;
+        const uint32_t mask = 1u << PV_PORT_TIMER | 1u << PV_PORT_KEYBOARD | 1u << PV_PORT_CONTROL |
+                              sound_port_mask();
         for (;;) {
                 uint32_t ev = pv_block(mask);
                 if (ev & 1u << PV_PORT_KEYBOARD) {
@@ -92,6 +96,8 @@ void kmain(uint32_t start_info)
                 }
                 if (ev & 1u << PV_PORT_TIMER)
                         app_timer();
+                if (ev & sound_port_mask())
+                        sound_event();
                 if ((ev & 1u << PV_PORT_CONTROL) &&
                     pv_shared.control_request == TPV_CONTROL_SHUTDOWN) {
                         app_shutdown();
