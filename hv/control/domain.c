@@ -4,6 +4,7 @@
  * writes its exit status to run_dir/<name>/exit; tandemd learns of the exit
  * through the monitor's pidfd, even after a restart re-attached it. */
 #include "daemon.h"
+#include "net_bridge.h"
 #include "tandem_client.h"
 
 #include <errno.h>
@@ -350,6 +351,8 @@ static int spawn(struct domain *d, char *err, size_t errlen)
                 return -1;
         }
         remove_rundir(d);
+        if (net_domain_up(&d->cfg, err, errlen) < 0)
+                return -1;
         json_object *args = json_object_new_array();
         json_object_array_add(args, json_object_new_string(g_cfg.vmm_path));
         domcfg_vmm_args(&d->cfg, ctl, con, args);
@@ -472,6 +475,7 @@ static void handle_exit(struct domain *d)
         }
         waitpid(d->monitor_pid, NULL, WNOHANG);
         vmmconn_close(d);
+        net_domain_down(&d->cfg); /* the VMM has gone: its TAPs go too */
         if (vmmconn_path(d, "exit", path, sizeof(path)) == 0) {
                 FILE *f = fopen(path, "re");
                 if (f) {

@@ -1,6 +1,7 @@
 /* The xl.cfg subset (docs/config.md): a lexer for xl's value syntax
  * (strings, integers, lists), then one handler per key. */
 #include "domcfg.h"
+#include "net_vif.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -402,7 +403,15 @@ static int parse_vif(struct parser *ps, const struct val *v, struct dom_vif *vif
                 } else if (!strcmp(kv, "model")) {
                         free(vif->model);
                         vif->model = strdup(val);
-                } else if (!strcmp(kv, "type") || !strcmp(kv, "script") || !strcmp(kv, "ip") ||
+                } else if (!strcmp(kv, "type") || !strcmp(kv, "vlan") ||
+                           !strcmp(kv, "hostfwd")) {
+                        const char *why = net_vif_option(vif, kv, val);
+                        if (why) {
+                                fail(ps, v->line, "vif: %s", why);
+                                free(spec);
+                                return -1;
+                        }
+                } else if (!strcmp(kv, "script") || !strcmp(kv, "ip") ||
                            !strcmp(kv, "vifname") || !strcmp(kv, "rate")) {
                         warn(ps, v->line, "vif: '%s' is not supported by tandem and is ignored",
                              kv);
@@ -761,6 +770,7 @@ void domcfg_free(struct domcfg *cfg)
         for (size_t i = 0; i < cfg->n_vifs; i++) {
                 free(cfg->vifs[i].bridge);
                 free(cfg->vifs[i].model);
+                free(cfg->vifs[i].hostfwd);
         }
         for (size_t i = 0; i < cfg->n_usbdevs; i++)
                 free(cfg->usbdevs[i]);
@@ -823,6 +833,7 @@ void domcfg_vmm_args(const struct domcfg *cfg, const char *control_path, const c
                 snprintf(buf, sizeof(buf), "%ux%u", cfg->fb_width, cfg->fb_height);
                 add(out, buf);
         }
+        net_vif_vmm_args(cfg, out);
         if (cfg->printer) {
                 add(out, "--printer");
                 add(out, cfg->printer);

@@ -27,6 +27,9 @@ struct dom_vif {
         char mac[18]; /* empty: generated */
         char *bridge;
         char *model;
+        bool user;       /* type=user: libslirp NAT instead of a TAP on the bridge */
+        unsigned vlan;   /* 802.1Q VLAN of the bridge port, 0 = none */
+        char *hostfwd;   /* type=user: "hostfwd=...,hostfwd=..." for --net */
 };
 
 struct domcfg {

@@ -71,10 +71,6 @@ struct virtio_device *virtio_net_create(const struct guest_mem *mem, struct evlo
 void virtio_net_get_stats(struct virtio_device *vdev, struct virtio_net_stats *out);
 const char *virtio_net_backend_desc(struct virtio_device *vdev);
 
-/* "52:54:00:12:34:56" → mac; 0 or -1 (also for multicast addresses). */
-int net_mac_parse(const char *s, uint8_t mac[6]);
-/* A stable locally administered unicast address derived from a name
- * (06:54:xx:xx:xx:xx), so a domain keeps its MAC across restarts. */
-void net_mac_for_name(const char *name, unsigned index, uint8_t mac[6]);
+#include "../net/net_mac.h"
 
 #endif
