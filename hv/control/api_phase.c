@@ -276,7 +276,7 @@ static struct job *job_from_request(struct client *c, json_object *id, json_obje
                 snprintf(buf, sizeof(buf), "%s has %d phases; phase %d is past the last",
                          j->plan_path, n, j->to);
                 why = buf;
-        } else if (j->to > cur + 1 || j->to < cur) {
+        } else if (strcmp(action, "rollback") && (j->to > cur + 1 || j->to < cur)) {
                 snprintf(buf, sizeof(buf),
                          "cannot go from phase %d to phase %d: phases go one at a time (%s)", cur,
                          j->to, j->to > cur ? "apply the next one first" : "use rollback");
@@ -455,6 +455,13 @@ static void m_phase_rollback(struct client *c, json_object *id, json_object *par
         (void)params;
         if (phase_running()) {
                 api_reply_error(c, id, TANDEM_E_STATE, "a phase change is in progress");
+                return;
+        }
+        json_object *st = state_load();
+        int cur = state_int(st, "phase");
+        json_object_put(st);
+        if (cur == 0) {
+                api_reply_error(c, id, TANDEM_E_STATE, "no phase is applied; nothing to roll back");
                 return;
         }
         restore_purged_configs();
