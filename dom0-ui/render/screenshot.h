@@ -10,8 +10,13 @@
 #include "cellfont.h"
 #include "vmmview.h"
 
-/* Returns 0, or -1 with a one-line reason in err. */
-int tandem_screenshot_png(const char *control_sock, const char *png_path, char *err, size_t errlen);
+#define SCREENSHOT_MAX_SCALE 4
+
+/* scale: device pixels per logical pixel (HiDPI, 1..SCREENSHOT_MAX_SCALE):
+ * text is drawn with a scale-times larger font, framebuffer pixels become
+ * scale x scale blocks. Returns 0, or -1 with a one-line reason in err. */
+int tandem_screenshot_png(const char *control_sock, const char *png_path, unsigned scale, char *err,
+                          size_t errlen);
 
 /* Renders a validated geometry into a new XRGB buffer (free() it); text
  * screens need font. Sets *w, *h. NULL with err on failure. */

@@ -6,6 +6,7 @@
 
 #include "cellfont.h"
 #include "fit.h"
+#include "message.h"
 #include "tandem_client.h"
 #include "textrender.h"
 #include "vmmview.h"
@@ -26,6 +27,10 @@ struct console {
         cairo_surface_t *surface; /* the guest screen at device resolution */
         struct vmmview_geom geom; /* geometry the surface was built for */
         char message[256];        /* shown instead of the screen when set */
+        uint8_t message_attr;
+        cairo_surface_t *message_surface; /* message rendered at message_scale */
+        char message_rendered[256];
+        int message_scale;
         bool scale_to_fit;
         bool grabbed;
         bool ctrl_down, alt_down;
@@ -45,9 +50,11 @@ static void detach(struct console *c)
         c->surface = NULL;
 }
 
-static void show_message(struct console *c, const char *msg)
+static void show_message(struct console *c, const char *msg, uint8_t attr)
 {
-        g_strlcpy(c->message, msg, sizeof(c->message));
+        if (msg != c->message)
+                g_strlcpy(c->message, msg, sizeof(c->message));
+        c->message_attr = attr;
         detach(c);
         gtk_widget_queue_draw(c->area);
 }
@@ -58,7 +65,8 @@ static struct fit_rect placement(struct console *c)
         int scale = gtk_widget_get_scale_factor(c->area);
         double sw = cairo_image_surface_get_width(c->surface);
         double sh = cairo_image_surface_get_height(c->surface);
-        return fit_compute(sw / scale, sh / scale, gtk_widget_get_allocated_width(c->area),
+        /* the result's scale: logical units per surface (device) pixel */
+        return fit_compute(sw, sh, gtk_widget_get_allocated_width(c->area),
                            gtk_widget_get_allocated_height(c->area), scale, c->scale_to_fit);
 }
 
@@ -116,8 +124,7 @@ static bool same_geometry(const struct vmmview_geom *a, const struct vmmview_geo
 static void queue_device_rect(struct console *c, const GdkRectangle *px)
 {
         struct fit_rect f = placement(c);
-        int scale = gtk_widget_get_scale_factor(c->area);
-        double k = f.scale / scale; /* logical units per surface pixel */
+        double k = f.scale; /* logical units per surface pixel */
         int x0 = (int)(f.x + px->x * k) - 1, y0 = (int)(f.y + px->y * k) - 1;
         int x1 = (int)(f.x + (px->x + px->width) * k) + 2;
         int y1 = (int)(f.y + (px->y + px->height) * k) + 2;
@@ -128,9 +135,9 @@ static const char *state_text(uint32_t state)
 {
         switch (state) {
         case TANDEM_DISPLAY_STOPPED:
-                return "powered off";
+                return "is powered off";
         case TANDEM_DISPLAY_CRASHED:
-                return "crashed";
+                return "has crashed";
         }
         return NULL;
 }
@@ -192,15 +199,17 @@ static gboolean on_vmm_input(GIOChannel *ch, GIOCondition cond, gpointer data)
                 char msg[300];
                 snprintf(msg, sizeof(msg), "%s: display rejected (%s)", c->domain, err);
                 c->io_watch = 0;
-                show_message(c, msg);
+                show_message(c, msg, MESSAGE_ATTR_FAILED);
                 return G_SOURCE_REMOVE;
         }
         const char *st = state_text(fc.g.state);
         if (st) {
                 char msg[300];
-                snprintf(msg, sizeof(msg), "%s is %s", c->domain, st);
+                snprintf(msg, sizeof(msg), "%s %s", c->domain, st);
                 c->io_watch = 0;
-                show_message(c, msg);
+                show_message(c, msg,
+                             fc.g.state == TANDEM_DISPLAY_CRASHED ? MESSAGE_ATTR_FAILED
+                                                                  : MESSAGE_ATTR_INFO);
                 return G_SOURCE_REMOVE;
         }
         bool rebuilt = false;
@@ -208,7 +217,7 @@ static gboolean on_vmm_input(GIOChannel *ch, GIOCondition cond, gpointer data)
                 rebuilt = true;
                 if (!rebuild(c, &fc.g)) {
                         c->io_watch = 0;
-                        show_message(c, c->message);
+                        show_message(c, c->message, MESSAGE_ATTR_FAILED);
                         return G_SOURCE_REMOVE;
                 }
         }
@@ -219,9 +228,9 @@ static gboolean on_vmm_input(GIOChannel *ch, GIOCondition cond, gpointer data)
                 gtk_widget_queue_draw(c->area);
         if (rc < 0) {
                 char msg[300];
-                snprintf(msg, sizeof(msg), "%s: not running (its VMM went away)", c->domain);
+                snprintf(msg, sizeof(msg), "%s is not running (its VMM went away)", c->domain);
                 c->io_watch = 0;
-                show_message(c, msg);
+                show_message(c, msg, MESSAGE_ATTR_FAILED);
                 return G_SOURCE_REMOVE;
         }
         return G_SOURCE_CONTINUE;
@@ -257,13 +266,14 @@ void console_attach(struct console *c, const char *control_path)
                         tandem_close(cl);
         } else {
                 snprintf(c->message, sizeof(c->message), "%s: no display", c->domain);
+                c->message_attr = MESSAGE_ATTR_INFO;
                 gtk_widget_queue_draw(c->area);
                 return;
         }
         if (!c->view) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "%s: %s", c->domain, err);
-                show_message(c, msg);
+                show_message(c, msg, MESSAGE_ATTR_FAILED);
                 return;
         }
         c->message[0] = 0;
@@ -275,13 +285,20 @@ void console_attach(struct console *c, const char *control_path)
         on_vmm_input(NULL, G_IO_IN, c);
 }
 
-void console_set_domain_state(struct console *c, const char *state)
+void console_set_domain_state(struct console *c, const char *state, const char *reason)
 {
-        if (!strcmp(state, "stopped") || !strcmp(state, "crashed")) {
-                char msg[300];
-                snprintf(msg, sizeof(msg), "%s is %s", c->domain,
-                         !strcmp(state, "crashed") ? "crashed" : "powered off");
-                show_message(c, msg);
+        char msg[300];
+        bool crash = reason && strstr(reason, "crash");
+        if (!strcmp(state, "crashed")) {
+                snprintf(msg, sizeof(msg), "%s has crashed", c->domain);
+                show_message(c, msg, MESSAGE_ATTR_FAILED);
+        } else if (!strcmp(state, "destroyed")) {
+                snprintf(msg, sizeof(msg), "%s %s", c->domain,
+                         crash ? "crashed and was destroyed" : "was destroyed");
+                show_message(c, msg, MESSAGE_ATTR_FAILED);
+        } else if (!strcmp(state, "stopped")) {
+                snprintf(msg, sizeof(msg), "%s is powered off", c->domain);
+                show_message(c, msg, MESSAGE_ATTR_INFO);
         } else if (!strcmp(state, "running") && !c->view && (c->control_path || c->via_tandemd)) {
                 console_attach(c, NULL);
         }
@@ -293,39 +310,78 @@ void console_set_scale_to_fit(struct console *c, bool fit)
         gtk_widget_queue_draw(c->area);
 }
 
-static void draw_message(cairo_t *cr, GtkWidget *w, const char *msg)
+/* The message is drawn with the cell font at device resolution, centred on
+ * whole device pixels, over a plain pane: nothing of the old screen stays. */
+static void draw_message(cairo_t *cr, struct console *c, const char *msg)
 {
-        int aw = gtk_widget_get_allocated_width(w), ah = gtk_widget_get_allocated_height(w);
-        cairo_set_source_rgb(cr, 0.15, 0.15, 0.17);
+        int scale = gtk_widget_get_scale_factor(c->area);
+        cairo_set_source_rgb(cr, (MESSAGE_PANE_BG >> 16) / 255.0,
+                             ((MESSAGE_PANE_BG >> 8) & 0xFF) / 255.0,
+                             (MESSAGE_PANE_BG & 0xFF) / 255.0);
         cairo_paint(cr);
-        PangoLayout *l = gtk_widget_create_pango_layout(w, msg);
-        PangoFontDescription *fd = pango_font_description_from_string("Sans Bold 14");
-        pango_layout_set_font_description(l, fd);
-        pango_font_description_free(fd);
-        int tw, th;
-        pango_layout_get_pixel_size(l, &tw, &th);
-        cairo_set_source_rgb(cr, 1, 0.45, 0.4);
-        cairo_move_to(cr, (aw - tw) / 2.0, (ah - th) / 2.0);
-        pango_cairo_show_layout(cr, l);
-        g_object_unref(l);
+        if ((!c->message_surface || c->message_scale != scale ||
+             strcmp(c->message_rendered, msg)) &&
+            ensure_font(c)) {
+                if (c->message_surface)
+                        cairo_surface_destroy(c->message_surface);
+                c->message_surface = NULL;
+                uint32_t w, h;
+                uint32_t *pix = message_render(c->font, msg, c->message_attr, &w, &h);
+                if (pix) {
+                        c->message_surface =
+                            cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+                        cairo_surface_flush(c->message_surface);
+                        uint8_t *dst = cairo_image_surface_get_data(c->message_surface);
+                        int stride = cairo_image_surface_get_stride(c->message_surface);
+                        for (uint32_t y = 0; y < h; y++)
+                                memcpy(dst + (size_t)y * stride, pix + (size_t)y * w,
+                                       (size_t)w * 4);
+                        cairo_surface_mark_dirty(c->message_surface);
+                        free(pix);
+                }
+                g_strlcpy(c->message_rendered, msg, sizeof(c->message_rendered));
+                c->message_scale = scale;
+        }
+        if (!c->message_surface)
+                return;
+        int aw = gtk_widget_get_allocated_width(c->area);
+        int ah = gtk_widget_get_allocated_height(c->area);
+        int mw = cairo_image_surface_get_width(c->message_surface) / scale;
+        int mh = cairo_image_surface_get_height(c->message_surface) / scale;
+        cairo_save(cr);
+        cairo_translate(cr, aw > mw ? (aw - mw) / 2 : 0, (ah - mh) / 2);
+        cairo_scale(cr, 1.0 / scale, 1.0 / scale);
+        cairo_set_source_surface(cr, c->message_surface, 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+        cairo_paint(cr);
+        cairo_restore(cr);
 }
 
 static gboolean on_draw(GtkWidget *w, cairo_t *cr, gpointer data)
 {
         struct console *c = data;
         if (!c->surface) {
-                draw_message(cr, w, c->message[0] ? c->message : "no display");
+                draw_message(cr, c, c->message[0] ? c->message : "no display");
                 return TRUE;
         }
-        struct fit_rect f = placement(c);
         int scale = gtk_widget_get_scale_factor(w);
+        /* the scale is known once the pane is on a monitor (or moved to
+         * another): text is rasterized again at the device size */
+        if (c->geom.kind == TANDEM_DISPLAY_TEXT && c->view && c->font_scale != scale) {
+                struct vmmview_geom g = c->geom;
+                if (!rebuild(c, &g)) {
+                        show_message(c, c->message, MESSAGE_ATTR_FAILED);
+                        return TRUE;
+                }
+        }
+        struct fit_rect f = placement(c);
         cairo_set_source_rgb(cr, 0, 0, 0);
         cairo_paint(cr);
         cairo_save(cr);
         cairo_translate(cr, f.x, f.y);
-        cairo_scale(cr, f.scale / scale, f.scale / scale);
+        cairo_scale(cr, f.scale, f.scale);
         cairo_set_source_surface(cr, c->surface, 0, 0);
-        double dev = f.scale;
+        double dev = f.scale * scale; /* device pixels per surface pixel */
         cairo_pattern_set_filter(cairo_get_source(cr),
                                  dev == (int)dev ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
         cairo_paint(cr);
@@ -394,6 +450,8 @@ static void on_destroy(GtkWidget *w, gpointer data)
         (void)w;
         struct console *c = data;
         detach(c);
+        if (c->message_surface)
+                cairo_surface_destroy(c->message_surface);
         cellfont_close(c->font);
         g_free(c->domain);
         g_free(c->control_path);

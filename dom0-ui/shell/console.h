@@ -18,8 +18,9 @@ GtkWidget *console_widget(struct console *c);
 const char *console_domain(const struct console *c);
 /* (Re)connects; on failure the pane shows why. */
 void console_attach(struct console *c, const char *control_path);
-/* The daemon says the domain is stopped/crashed: show it, drop the view. */
-void console_set_domain_state(struct console *c, const char *state);
+/* tandemd says the domain is stopped, crashed or destroyed (reason: its
+ * "reason", may be NULL): show that, drop the view; running: reattach. */
+void console_set_domain_state(struct console *c, const char *state, const char *reason);
 void console_set_scale_to_fit(struct console *c, bool fit);
 
 #endif

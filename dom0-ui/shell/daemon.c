@@ -10,9 +10,13 @@ static const char *str_member(json_object *o, const char *key)
         return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
+/* dom: a row of tandemd's list, or a state event (which names its domain
+ * "domain"). */
 static void set_row(struct shell *s, json_object *dom)
 {
         const char *name = str_member(dom, "name");
+        if (!name && str_member(dom, "state"))
+                name = str_member(dom, "domain");
         if (!name)
                 return;
         const char *state = str_member(dom, "state");
@@ -24,6 +28,11 @@ static void set_row(struct shell *s, json_object *dom)
         if (json_object_object_get_ex(dom, "memory_mb", &v) ||
             json_object_object_get_ex(dom, "memory", &v))
                 snprintf(mem, sizeof(mem), "%lld MiB", (long long)json_object_get_int64(v));
+        const char *reason = str_member(dom, "reason");
+        if (state)
+                for (unsigned i = 0; i < s->nconsoles; i++)
+                        if (!strcmp(console_domain(s->consoles[i]), name))
+                                console_set_domain_state(s->consoles[i], state, reason);
         GtkTreeIter it;
         gboolean found = FALSE;
         for (gboolean ok = gtk_tree_model_get_iter_first(GTK_TREE_MODEL(s->domains), &it); ok;
@@ -34,6 +43,12 @@ static void set_row(struct shell *s, json_object *dom)
                 g_free(n);
                 if (found)
                         break;
+        }
+        if (state && !strcmp(state, "destroyed")) {
+                /* gone from tandemd; its panes keep saying so */
+                if (found)
+                        gtk_list_store_remove(s->domains, &it);
+                return;
         }
         if (!found)
                 gtk_list_store_append(s->domains, &it);
@@ -47,10 +62,6 @@ static void set_row(struct shell *s, json_object *dom)
         /* every domain that runs gets its pane (side by side and a tab) */
         if (state && (!strcmp(state, "running") || !strcmp(state, "paused")))
                 shell_add_console(s, name, NULL);
-        if (state)
-                for (unsigned i = 0; i < s->nconsoles; i++)
-                        if (!strcmp(console_domain(s->consoles[i]), name))
-                                console_set_domain_state(s->consoles[i], state);
 }
 
 void daemon_refresh(struct shell *s)
@@ -80,9 +91,10 @@ static gboolean on_daemon_event(GIOChannel *ch, GIOCondition cond, gpointer data
                 const char *kind = str_member(ev, "event");
                 if (kind && !strcmp(kind, "metrics"))
                         graphs_sample(s, ev);
-                else if (kind && !strcmp(kind, "state"))
+                else if (kind && !strcmp(kind, "state")) {
                         state_changed = true;
-                set_row(s, ev);
+                        set_row(s, ev);
+                }
                 json_object_put(ev);
         }
         /* state events name the domain but carry no row; the list does */

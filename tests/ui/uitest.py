@@ -1,4 +1,5 @@
-"""Shared harness for tests/ui: an Xvfb server, display hosts, processes."""
+"""Shared harness for tests/ui: an Xvfb server, a real tandemd with real domains,
+processes."""
 import os, subprocess, sys, tempfile, time, atexit, signal
 
 procs = []
@@ -32,29 +33,45 @@ def start_xvfb(size="2200x900x24"):
         time.sleep(0.05)
     fail("Xvfb did not start")
 
-def start_host(name, title):
-    sock = os.path.join(tmp, name + ".sock")
-    p = subprocess.Popen([os.environ["DISPLAY_HOST"], sock, title], stdout=subprocess.PIPE, text=True)
-    procs.append(p)
-    if p.stdout.readline().strip() != "ready":
-        fail(f"display host {name} did not start")
-    return p, sock
-
 def start(argv, **kw):
     p = subprocess.Popen(argv, **kw)
     procs.append(p)
     return p
 
-def find(sock, tries=60):
-    """Looks for the domain's rendered screen on the X screen: (x, y, w, h)."""
+def find(sock, tries=60, scale=1, png=None):
+    """Looks for the domain's rendered screen (or a PNG) on the X screen:
+    (x, y, w, h). scale: device pixels per logical pixel (GDK_SCALE)."""
     out = ""
+    what = ["--png", png] if png else ["--control", sock, "--scale", str(scale)]
     for _ in range(tries):
-        r = subprocess.run([os.environ["FIND_SCREEN"], "--control", sock], capture_output=True, text=True)
+        r = subprocess.run([os.environ["FIND_SCREEN"], *what], capture_output=True, text=True)
         out = r.stdout + r.stderr
         if r.returncode == 0:
             return tuple(map(int, r.stdout.split()[1:5]))
         time.sleep(0.25)
     print(out)
+    return None
+
+MESSAGE_FAILED = 0x4F  # render/message.h: crashed, destroyed
+MESSAGE_INFO = 0x70
+
+def find_message(text, attr, inside=None, scale=1, tries=60):
+    """Looks for a state message as panes draw it; with inside=(x, y, w, h)
+    that rectangle must hold only the plain pane and the message."""
+    argv = [os.environ["FIND_SCREEN"], "--message", text, "--attr", str(attr),
+            "--scale", str(scale)]
+    if inside:
+        argv += ["--inside", ",".join(map(str, inside))]
+    out = ""
+    for i in range(tries):
+        save = os.path.join(tempfile.gettempdir(), "tandem-ui-failed.png")
+        r = subprocess.run(argv + (["--save", save] if i == tries - 1 else []),
+                           capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        if r.returncode == 0:
+            return tuple(map(int, r.stdout.split()[1:5]))
+        time.sleep(0.25)
+    print(out, "(screen saved to", save + ")")
     return None
 
 def xdotool(*args):
@@ -183,14 +200,38 @@ class Tandemd:
             time.sleep(0.1)
         fail(f"{name}: {text!r} not on screen:\n" + "\n".join(lines))
 
-    def create_fb(self, name, w=320, h=240):
+    def create_fb(self, name, w=320, h=240, crash_on_key=False):
         """A tiny PVH guest (fbguest.c) with a framebuffer it fills with a
-        gradient; returns when the guest says it has drawn."""
+        gradient. crash_on_key: the guest triple-faults on the first key
+        (on_crash = preserve keeps it listed as crashed)."""
         cfg = os.path.join(self.dir, name + ".cfg")
         with open(cfg, "w") as f:
             f.write(f'name = "{name}"\ntype = "pvh"\nkernel = "{os.environ["FBGUEST"]}"\n'
-                    f'memory = 16\nextra = "w={w} h={h}"\nvfb = [ "resolution={w}x{h}" ]\n')
+                    f'memory = 16\nextra = "w={w} h={h} crash={int(crash_on_key)}"\n'
+                    f'vfb = [ "resolution={w}x{h}" ]\n')
+            if crash_on_key:
+                f.write('on_crash = "preserve"\n')
         self.cli("create", cfg)
+
+    def key(self, name, code):
+        """Presses and releases one key (evdev code) on the domain's display."""
+        import json
+        s = self.display(name)
+        for down in (True, False):
+            s.sendall(json.dumps({"id": 1, "cmd": "key", "code": code, "down": down}).encode()
+                      + b"\n")
+            s.recv(4096)
+        s.close()
+
+    def wait_state(self, name, state, timeout=30):
+        deadline = time.time() + timeout
+        doms = []
+        while time.time() < deadline:
+            doms = self.cli_json("list").get("domains", [])
+            if any(d.get("name") == name and d.get("state") == state for d in doms):
+                return
+            time.sleep(0.1)
+        fail(f"{name} never became {state}: {doms}")
 
     def fb_pixels(self, name, points):
         """XRGB values of the framebuffer at points [(x, y)], read from the
