@@ -49,9 +49,10 @@ struct usb_host {
         bool claimed[HOST_MAX_IFACES];
         struct pipe ctrl;
         struct pipe pipes[2][USB_MAX_ENDPOINTS];
-        unsigned busy;  /* transfers libusb still owns */
-        bool destroyed; /* the controller let go; close when busy == 0 */
-        bool gone;      /* the host device disappeared */
+        bool downgraded; /* SuperSpeed device shown as high speed */
+        unsigned busy;   /* transfers libusb still owns */
+        bool destroyed;  /* the controller let go; close when busy == 0 */
+        bool gone;       /* the host device disappeared */
         struct usb_host *next_close;
 };
 
@@ -195,6 +196,7 @@ static bool same_setup(const struct usb_setup *a, const struct usb_setup *b)
 
 /* SET_CONFIGURATION changes which interfaces exist: release, switch, claim. */
 static void claim_all(struct usb_host *h);
+static void downgrade(struct usb_host *h);
 
 static int set_configuration(struct usb_host *h, uint8_t value)
 {
@@ -210,6 +212,8 @@ static int set_configuration(struct usb_host *h, uint8_t value)
                 }
         int rc = libusb_set_configuration(h->handle, value);
         claim_all(h);
+        if (h->downgraded)
+                downgrade(h);
         if (rc < 0)
                 return rc == LIBUSB_ERROR_NO_DEVICE ? USB_IOERR : USB_STALL;
         h->dev.configuration = value;
@@ -236,12 +240,42 @@ static int local_request(struct usb_host *h, const struct usb_setup *s)
         return 1;
 }
 
+/* A downgraded device's device and configuration descriptors come from the
+ * high-speed copies made at open. */
+static int local_descriptor(struct usb_host *h, const struct usb_setup *s, uint8_t *data)
+{
+        if (!h->downgraded || s->request_type != (USB_DIR_IN | USB_TYPE_STD | USB_RECIP_DEV) ||
+            s->request != USB_REQ_GET_DESCRIPTOR)
+                return 1;
+        uint8_t type = (uint8_t)(s->value >> 8), index = (uint8_t)s->value;
+        const uint8_t *src = NULL;
+        size_t len = 0;
+        if (type == USB_DT_DEVICE) {
+                src = h->desc;
+                len = sizeof(h->desc);
+        } else if (type == USB_DT_CONFIG && index == 0) {
+                src = h->conf;
+                len = h->conf_len;
+        } else if (type == 15 /* BOS */ || type == 6 /* device qualifier */) {
+                return USB_STALL;
+        } else {
+                return 1;
+        }
+        if (len > s->length)
+                len = s->length;
+        memcpy(data, src, len);
+        return (int)len;
+}
+
 static int host_control(struct usb_device *dev, const struct usb_setup *s, uint8_t *data)
 {
         struct usb_host *h = (struct usb_host *)dev;
         struct pipe *p = &h->ctrl;
         if (h->gone)
                 return USB_IOERR;
+        int local = local_descriptor(h, s, data);
+        if (local != 1)
+                return local;
         if (p->state == XFER_BUSY)
                 return USB_NAK;
         if (p->state == XFER_DONE && same_setup(&p->setup, s)) {
@@ -251,7 +285,7 @@ static int host_control(struct usb_device *dev, const struct usb_setup *s, uint8
                 return p->result;
         }
         p->state = XFER_IDLE; /* a stale result for another request */
-        int local = local_request(h, s);
+        local = local_request(h, s);
         if (local <= 0)
                 return local;
         uint8_t *buf = malloc(LIBUSB_CONTROL_SETUP_SIZE + s->length);
@@ -497,7 +531,37 @@ static int read_config(struct usb_host *h)
         }
         h->conf_len = (size_t)rc;
         parse_config(h);
+        h->dev.conf_desc = h->conf;
+        h->dev.conf_len = h->conf_len;
         return 0;
+}
+
+/* Shows a SuperSpeed device as high speed (no BOS or companion descriptors
+ * are relayed yet): USB 2.0, a 64-byte ep0, no SuperSpeed endpoint
+ * companions, bulk packets of 512. The device itself is unchanged. */
+static void downgrade(struct usb_host *h)
+{
+        h->desc[2] = 0x00;
+        h->desc[3] = 0x02;
+        h->desc[7] = 64;
+        size_t out = 0;
+        for (size_t off = 0; off + 2 <= h->conf_len;) {
+                uint8_t len = h->conf[off], type = h->conf[off + 1];
+                if (len < 2 || off + len > h->conf_len)
+                        break;
+                if (type != 0x30 /* SuperSpeed endpoint companion */) {
+                        memmove(h->conf + out, h->conf + off, len);
+                        if (type == USB_DT_ENDPOINT && len >= 7 && (h->conf[out + 3] & 3) == 2) {
+                                h->conf[out + 4] = 0x00; /* bulk: 512 bytes */
+                                h->conf[out + 5] = 0x02;
+                        }
+                        out += len;
+                }
+                off += len;
+        }
+        h->conf_len = out;
+        h->conf[2] = (uint8_t)out;
+        h->conf[3] = (uint8_t)(out >> 8);
 }
 
 static void claim_all(struct usb_host *h)
@@ -559,6 +623,11 @@ struct usb_device *usb_host_create(struct vm *vm, const char *spec, char *err, s
                 return NULL;
         }
         claim_all(h);
+        enum libusb_speed real = libusb_get_device_speed(libusb_get_device(h->handle));
+        if (real == LIBUSB_SPEED_SUPER || real == LIBUSB_SPEED_SUPER_PLUS) {
+                h->downgraded = true;
+                downgrade(h);
+        }
         h->ctrl.xfer = libusb_alloc_transfer(0);
         h->ctrl.host = h;
         bool ok = h->ctrl.xfer != NULL;
