@@ -1,6 +1,7 @@
 #include "console.h"
 
 #include <linux/input-event-codes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,13 +122,28 @@ static bool same_geometry(const struct vmmview_geom *a, const struct vmmview_geo
         return a->kind == b->kind && a->width == b->width && a->height == b->height;
 }
 
-static void queue_device_rect(struct console *c, const GdkRectangle *px)
+/* TANDEM_SHELL_DEBUG_DAMAGE=1: each guest change and the area it queues go
+ * to stderr (tests check that a change redraws only its own rectangle). */
+static bool debug_damage(void)
+{
+        static int on = -1;
+        if (on < 0)
+                on = g_getenv("TANDEM_SHELL_DEBUG_DAMAGE") != NULL;
+        return on;
+}
+
+static void queue_device_rect(struct console *c, const struct vmmview_rect *r,
+                              const GdkRectangle *px)
 {
         struct fit_rect f = placement(c);
         double k = f.scale; /* logical units per surface pixel */
         int x0 = (int)(f.x + px->x * k) - 1, y0 = (int)(f.y + px->y * k) - 1;
         int x1 = (int)(f.x + (px->x + px->width) * k) + 2;
         int y1 = (int)(f.y + (px->y + px->height) * k) + 2;
+        if (debug_damage())
+                fprintf(stderr, "damage %s %s %u %u %u %u queue_draw_area %d %d %d %d\n", c->domain,
+                        c->geom.kind == TANDEM_DISPLAY_TEXT ? "cells" : "pixels", r->x, r->y, r->w,
+                        r->h, x0, y0, x1 - x0, y1 - y0);
         gtk_widget_queue_draw_area(c->area, x0, y0, x1 - x0, y1 - y0);
 }
 
@@ -186,7 +202,7 @@ static void on_frame(void *opaque, const struct vmmview_rect *r)
                 return;
         update_surface(fc->c, &fc->g, r->x, r->y, r->w, r->h, &px);
         if (px.width > 0)
-                queue_device_rect(fc->c, &px);
+                queue_device_rect(fc->c, r, &px);
 }
 
 static gboolean on_vmm_input(GIOChannel *ch, GIOCondition cond, gpointer data)
