@@ -81,9 +81,11 @@ static void show_listing(struct shell *s, const char *title, const char *method)
                 snprintf(text, sizeof(text), "tandemd is not reachable.");
         } else if (tandem_call(s->calls, method, NULL, &res, &err) < 0) {
                 if (!strcmp(err.code, TANDEM_E_UNKNOWN))
-                        snprintf(text, sizeof(text), "tandemd has no \"%s\" method yet.", method);
+                        snprintf(text, sizeof(text), "not available (tandemd has no %s method)",
+                                 method);
                 else
                         snprintf(text, sizeof(text), "%s", err.message);
+                shell_status(s, "%s: %s", title, text);
         } else {
                 snprintf(text, sizeof(text), "%s",
                          json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));

@@ -7,7 +7,7 @@
 #include "theme.h"
 
 static struct shell shell = {.scale_to_fit = true};
-static char *opt_theme, *opt_socket;
+static char *opt_theme, *opt_socket, *opt_open;
 static char **opt_attach;
 static gboolean opt_fullscreen, opt_no_scale;
 
@@ -19,8 +19,22 @@ static const GOptionEntry entries[] = {
      "show a console straight from a VMM control socket", "DOMAIN=SOCKET"},
     {"fullscreen", 'f', 0, G_OPTION_ARG_NONE, &opt_fullscreen, "start full screen", NULL},
     {"no-scale", 'n', 0, G_OPTION_ARG_NONE, &opt_no_scale, "show guests 1:1, not scaled", NULL},
+    {"open", 0, 0, G_OPTION_ARG_STRING, &opt_open, "open a dialog at start: usb or phase",
+     "DIALOG"},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
+
+static gboolean open_dialog(gpointer data)
+{
+        (void)data;
+        if (!strcmp(opt_open, "usb"))
+                dialog_usb(&shell);
+        else if (!strcmp(opt_open, "phase"))
+                dialog_phase(&shell);
+        else
+                shell_status(&shell, "--open %s: expected usb or phase", opt_open);
+        return G_SOURCE_REMOVE;
+}
 
 static void activate(GtkApplication *app, gpointer data)
 {
@@ -58,6 +72,8 @@ static void activate(GtkApplication *app, gpointer data)
                 *eq = 0;
                 shell_add_console(&shell, *a, eq + 1);
         }
+        if (opt_open)
+                g_idle_add(open_dialog, NULL);
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* The main window: domain tree, lifecycle buttons, consoles, graphs. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "shell.h"
@@ -12,6 +13,9 @@ void shell_status(struct shell *s, const char *fmt, ...)
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
         gtk_label_set_text(GTK_LABEL(s->status), buf);
+        /* TANDEM_SHELL_LOG=1: the status line on stderr too (for scripts) */
+        if (g_getenv("TANDEM_SHELL_LOG"))
+                fprintf(stderr, "tandem-shell: %s\n", buf);
 }
 
 static char *selected_domain(struct shell *s)
