@@ -1,0 +1,262 @@
+/* tandemd's USB methods: usb-list, usb-attach {device, domain}, usb-detach
+ * {device}, usb-policy (docs/api.md, docs/usb.md). A device is named by its
+ * tandem-vmm --usb spec ("printer:/var/spool/lp0", "host:1-2",
+ * "host:046d:c31c"). tandemd moves it between domains through their VMM
+ * control sockets (usb-detach, then usb-attach): the old owner's detach has
+ * completed before the new owner's attach is sent, so a device never has two
+ * owners. Each step is an event in the store (kinds usb-attach, usb-detach,
+ * usb-denied). Rules are kept in memory (usb_policy.c). */
+#include "daemon.h"
+#include "usb_policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USB_MAX_DEVICES 32
+
+struct usb_entry {
+        char spec[USB_SPEC_MAX];
+        char owner[DOMCFG_NAME_MAX + 1]; /* "" when free */
+        int port;
+        bool busy; /* a move is under way */
+};
+
+static struct usb_entry devices[USB_MAX_DEVICES];
+static size_t n_devices;
+
+/* One usb-attach or usb-detach that waits on VMM replies. */
+struct usb_op {
+        struct usb_entry *dev;
+        char target[DOMCFG_NAME_MAX + 1]; /* "" for a plain detach */
+        struct pending_reply reply;
+};
+
+static void usb_log(const char *domain, const char *kind, const char *spec, int port)
+{
+        char detail[USB_SPEC_MAX + 32];
+        snprintf(detail, sizeof(detail), "%s port %d", spec, port);
+        store_event_add(&g_store, now_wall(), domain, kind, detail);
+        json_object *ev = json_object_new_object();
+        json_object_object_add(ev, "event", json_object_new_string(kind));
+        json_object_object_add(ev, "domain", json_object_new_string(domain));
+        json_object_object_add(ev, "device", json_object_new_string(spec));
+        json_object_object_add(ev, "port", json_object_new_int(port));
+        api_broadcast(TOPIC_EVENT, domain, ev);
+}
+
+static struct usb_entry *entry_find(const char *spec, bool create)
+{
+        for (size_t i = 0; i < n_devices; i++)
+                if (!strcmp(devices[i].spec, spec))
+                        return &devices[i];
+        if (!create || n_devices == USB_MAX_DEVICES)
+                return NULL;
+        struct usb_entry *e = &devices[n_devices++];
+        memset(e, 0, sizeof(*e));
+        snprintf(e->spec, sizeof(e->spec), "%s", spec);
+        return e;
+}
+
+static json_object *entry_json(const struct usb_entry *e)
+{
+        struct usb_ident id;
+        usb_ident_of(e->spec, &id);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "device", json_object_new_string(e->spec));
+        json_object_object_add(o, "id", json_object_new_string(id.id));
+        json_object_object_add(o, "class", json_object_new_int(id.cls));
+        json_object_object_add(o, "owner", e->owner[0] ? json_object_new_string(e->owner) : NULL);
+        json_object_object_add(o, "port", e->owner[0] ? json_object_new_int(e->port) : NULL);
+        json_object_object_add(o, "busy", json_object_new_boolean(e->busy));
+        return o;
+}
+
+static void op_finish_ok(struct usb_op *op)
+{
+        op->dev->busy = false;
+        pending_ok(&op->reply, entry_json(op->dev));
+        free(op);
+}
+
+static void op_finish_error(struct usb_op *op, const char *code, const char *msg)
+{
+        op->dev->busy = false;
+        pending_error(&op->reply, code, "%s", msg);
+        free(op);
+}
+
+static void attach_replied(struct domain *d, void *opaque, json_object *reply, const char *error)
+{
+        struct usb_op *op = opaque;
+        json_object *port;
+        if (error || !json_object_object_get_ex(reply, "port", &port)) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "%s: usb-attach failed: %s", d->name,
+                         error ? error : "no port in the reply");
+                op_finish_error(op, "vmm-error", msg);
+                return;
+        }
+        snprintf(op->dev->owner, sizeof(op->dev->owner), "%s", d->name);
+        op->dev->port = json_object_get_int(port);
+        usb_log(d->name, "usb-attach", op->dev->spec, op->dev->port);
+        op_finish_ok(op);
+}
+
+static void send_attach(struct usb_op *op)
+{
+        struct domain *d = domain_find(op->target);
+        if (!d || d->state != DS_RUNNING) {
+                op_finish_error(op, "not-running", "the target domain is not running");
+                return;
+        }
+        json_object *args = json_object_new_object();
+        json_object_object_add(args, "spec", json_object_new_string(op->dev->spec));
+        if (vmmconn_call(d, "usb-attach", args, attach_replied, op) < 0)
+                op_finish_error(op, "vmm-error", "the target domain's VMM is not connected");
+}
+
+static void released(struct usb_op *op)
+{
+        usb_log(op->dev->owner, "usb-detach", op->dev->spec, op->dev->port);
+        op->dev->owner[0] = 0;
+        op->dev->port = 0;
+        if (op->target[0])
+                send_attach(op);
+        else
+                op_finish_ok(op);
+}
+
+static void detach_replied(struct domain *d, void *opaque, json_object *reply, const char *error)
+{
+        (void)reply;
+        struct usb_op *op = opaque;
+        if (error && d->state == DS_RUNNING) {
+                /* Still attached there: do not hand it to anyone else. */
+                char msg[512];
+                snprintf(msg, sizeof(msg), "%s: usb-detach failed: %s", d->name, error);
+                op_finish_error(op, "vmm-error", msg);
+                return;
+        }
+        released(op); /* detached, or its VMM is gone (and the device with it) */
+}
+
+/* Starts moving dev to target ("" = just detach); replies when done. */
+static void start_op(struct client *c, json_object *id, struct usb_entry *dev, const char *target)
+{
+        struct usb_op *op = calloc(1, sizeof(*op));
+        if (!op) {
+                api_reply_error(c, id, "internal", "out of memory");
+                return;
+        }
+        op->dev = dev;
+        snprintf(op->target, sizeof(op->target), "%s", target);
+        op->reply.client_serial = c->serial;
+        op->reply.id = json_object_get(id);
+        dev->busy = true;
+        if (!dev->owner[0]) {
+                if (target[0])
+                        send_attach(op);
+                else
+                        op_finish_ok(op);
+                return;
+        }
+        struct domain *old = domain_find(dev->owner);
+        if (!old || old->state != DS_RUNNING) {
+                released(op); /* its VMM has exited: nothing holds the device */
+                return;
+        }
+        json_object *args = json_object_new_object();
+        json_object_object_add(args, "port", json_object_new_int(dev->port));
+        if (vmmconn_call(old, "usb-detach", args, detach_replied, op) < 0)
+                op_finish_error(op, "vmm-error", "the owner's VMM is not connected");
+}
+
+static const char *str_param(json_object *params, const char *key)
+{
+        json_object *v;
+        if (!params || !json_object_object_get_ex(params, key, &v) ||
+            !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void m_usb_attach(struct client *c, json_object *id, json_object *params)
+{
+        const char *spec = str_param(params, "device"), *dom = str_param(params, "domain");
+        char err[256];
+        if (!spec || usb_spec_check(spec, err, sizeof(err)) < 0) {
+                api_reply_error(c, id, "bad-params", "%s",
+                                spec ? err : "usb-attach needs \"device\": a --usb spec");
+                return;
+        }
+        char chosen[DOMCFG_NAME_MAX + 1];
+        int verdict = usb_policy_decide(spec, dom, chosen, sizeof(chosen), err, sizeof(err));
+        if (verdict < 0) {
+                store_event_add(&g_store, now_wall(), dom, "usb-denied", err);
+                api_reply_error(c, id, "denied", "%s", err);
+                return;
+        }
+        struct usb_entry *e = entry_find(spec, true);
+        if (!e) {
+                api_reply_error(c, id, "limit", "tandemd tracks at most %d USB devices",
+                                USB_MAX_DEVICES);
+                return;
+        }
+        if (e->busy) {
+                api_reply_error(c, id, "busy", "%s is being moved", spec);
+                return;
+        }
+        if (!strcmp(e->owner, chosen)) {
+                api_reply_ok(c, id, entry_json(e));
+                return;
+        }
+        struct domain *d = domain_find(chosen);
+        if (!d || d->state != DS_RUNNING) {
+                api_reply_error(c, id, "not-running", "domain '%s' is not running", chosen);
+                return;
+        }
+        start_op(c, id, e, chosen);
+}
+
+static void m_usb_detach(struct client *c, json_object *id, json_object *params)
+{
+        const char *spec = str_param(params, "device");
+        struct usb_entry *e = spec ? entry_find(spec, false) : NULL;
+        if (!e) {
+                api_reply_error(c, id, "not-found", "no USB device '%s'", spec ? spec : "");
+                return;
+        }
+        if (e->busy) {
+                api_reply_error(c, id, "busy", "%s is being moved", spec);
+                return;
+        }
+        start_op(c, id, e, "");
+}
+
+static void m_usb_list(struct client *c, json_object *id, json_object *params)
+{
+        (void)params;
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n_devices; i++)
+                json_object_array_add(a, entry_json(&devices[i]));
+        usb_policy_host_devices(a); /* host devices tandemd has not attached yet */
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "devices", a);
+        api_reply_ok(c, id, r);
+}
+
+static void m_usb_policy(struct client *c, json_object *id, json_object *params)
+{
+        char err[256];
+        if (usb_policy_set(params, err, sizeof(err)) < 0) {
+                api_reply_error(c, id, "bad-params", "%s", err);
+                return;
+        }
+        api_reply_ok(c, id, usb_policy_get());
+}
+
+TANDEM_API_METHOD(usb_list, "usb-list", m_usb_list, false)
+TANDEM_API_METHOD(usb_attach, "usb-attach", m_usb_attach, true)
+TANDEM_API_METHOD(usb_detach, "usb-detach", m_usb_detach, true)
+TANDEM_API_METHOD(usb_policy, "usb-policy", m_usb_policy, true)
