@@ -162,10 +162,10 @@ int blk_image_snapshots(const char *path, struct image_snapshot **list, char *er
                 s->vm_clock_ns = be64(tab + p + 24);
                 s->vm_state_size = be32(tab + p + 32);
                 uint32_t extra = be32(tab + p + 36);
-                if (extra >= 16)
-                        s->disk_size = be64(tab + p + 40 + 8);
                 if (extra > 1024 || p + 40 + extra + idl + nml > span)
                         goto truncated;
+                if (extra >= 16)
+                        s->disk_size = be64(tab + p + 40 + 8);
                 p += 40 + extra;
                 snprintf(s->id, sizeof(s->id), "%.*s", idl, (const char *)tab + p);
                 p += idl;

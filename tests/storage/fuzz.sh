@@ -47,7 +47,7 @@ for fmt in qcow2 vpc vmdk; do
 		-rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$work/" "$work/corpus-$fmt" "$work/seed-$fmt" >"$work/log-$fmt" 2>&1; then
 		echo "FAIL: $fmt"
-		grep -E "ERROR|SUMMARY|panic|==[0-9]+==" "$work/log-$fmt" | head -20
+		grep -E "ERROR|SUMMARY|panic|==[0-9]+==| #[0-9]+ " "$work/log-$fmt" | head -30
 		ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null | while read -r a; do
 			echo "artifact $a: $(od -An -tx1 -N64 "$a" | tr -d '\n')"
 		done
