@@ -32,10 +32,8 @@ static void bar(uint64_t done, uint64_t total, double t0, bool final)
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
-                if (p[i])
-                        return false;
-        return true;
+        /* Overlapping compare: p[0] is 0 and each byte equals the next. */
+        return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
 int64_t copy_ranges(const struct disk *d, int out_fd, const struct ranges *rs, bool progress,
@@ -59,17 +57,29 @@ int64_t copy_ranges(const struct disk *d, int out_fd, const struct ranges *rs, b
                                 free(buf);
                                 return -1;
                         }
-                        for (size_t z = 0; z < n; z += ZBLK) {
+                        /* Runs of non-zero blocks go out in one write each. */
+                        size_t run = 0, z = 0;
+                        for (;;) {
                                 size_t zn = n - z < ZBLK ? n - z : ZBLK;
-                                if (all_zero(buf + z, zn))
+                                if (z < n && !all_zero(buf + z, zn)) {
+                                        z += zn;
                                         continue;
-                                if (pwrite(out_fd, buf + z, zn, (off_t)(off + z)) != (ssize_t)zn) {
-                                        snprintf(err, errlen, "write at byte %llu: %s",
-                                                 (unsigned long long)(off + z), strerror(errno));
-                                        free(buf);
-                                        return -1;
                                 }
-                                written += (int64_t)zn;
+                                if (z > run) {
+                                        if (pwrite(out_fd, buf + run, z - run,
+                                                   (off_t)(off + run)) != (ssize_t)(z - run)) {
+                                                snprintf(err, errlen, "write at byte %llu: %s",
+                                                         (unsigned long long)(off + run),
+                                                         strerror(errno));
+                                                free(buf);
+                                                return -1;
+                                        }
+                                        written += (int64_t)(z - run);
+                                }
+                                if (z >= n)
+                                        break;
+                                z += zn;
+                                run = z;
                         }
                         o += n;
                         done += n;

@@ -196,6 +196,21 @@ oom:
 
 /* ---- ext2/3/4 ---- */
 
+static bool power_of(uint64_t g, uint64_t b)
+{
+        while (g > 1 && g % b == 0)
+                g /= b;
+        return g == 1;
+}
+
+/* sparse_super: backups only in groups 0, 1 and powers of 3, 5 and 7. */
+static bool group_has_backup(uint64_t g, uint32_t ro_compat)
+{
+        if (!(ro_compat & 0x1) || g <= 1)
+                return true;
+        return power_of(g, 3) || power_of(g, 5) || power_of(g, 7);
+}
+
 static int ext_detect(const struct disk *d, uint64_t start, uint64_t size, const uint8_t *sb,
                       struct fsinfo *fs, char *err, size_t errlen)
 {
@@ -248,7 +263,10 @@ static int ext_detect(const struct disk *d, uint64_t start, uint64_t size, const
                          (unsigned long long)(start + gdt_off));
                 return -1;
         }
-        range_add(&fs->used, 0, (uint64_t)first * bs + (first ? 0 : 1024));
+        uint64_t gdt_blocks = (groups * desc_size + bs - 1) / bs, rsv_gdt = le16(sb + 0xCE);
+        uint64_t itable_blocks =
+            ((uint64_t)le32(sb + 40) * (le16(sb + 88) ? le16(sb + 88) : 128) + bs - 1) / bs;
+        range_add(&fs->used, 0, (uint64_t)(first + 1) * bs);
         for (uint64_t g = 0; g < groups; g++) {
                 const uint8_t *gd = gdt + g * desc_size;
                 uint64_t bm =
@@ -256,7 +274,29 @@ static int ext_detect(const struct disk *d, uint64_t start, uint64_t size, const
                 uint16_t flags = le16(gd + 0x12);
                 uint64_t g0 = first + g * per_group;
                 uint64_t gn = g0 + per_group > total ? total - g0 : per_group;
-                if ((flags & 0x2) || bm >= total || disk_read(d, start + bm * bs, bitmap, bs) < 0) {
+                /* The group's own metadata, wherever flex_bg put it. */
+                uint64_t ib =
+                    le32(gd + 4) | (is64 && desc_size >= 64 ? (uint64_t)le32(gd + 0x24) << 32 : 0);
+                uint64_t it =
+                    le32(gd + 8) | (is64 && desc_size >= 64 ? (uint64_t)le32(gd + 0x28) << 32 : 0);
+                if (bm >= total || ib >= total || it + itable_blocks > total) {
+                        snprintf(err, errlen, "%s group %llu's descriptor points past the end",
+                                 fs->type, (unsigned long long)g);
+                        free(gdt);
+                        free(bitmap);
+                        return -1;
+                }
+                range_add(&fs->used, bm * bs, bs);
+                range_add(&fs->used, ib * bs, bs);
+                range_add(&fs->used, it * bs, itable_blocks * bs);
+                if (flags & 0x2) {
+                        /* BLOCK_UNINIT: nothing but the backup superblock and
+                         * descriptors (if this group has them) is in use. */
+                        if (group_has_backup(g, ro_compat))
+                                range_add(&fs->used, g0 * bs, (1 + gdt_blocks + rsv_gdt) * bs);
+                        continue;
+                }
+                if (disk_read(d, start + bm * bs, bitmap, bs) < 0) {
                         range_add(&fs->used, g0 * bs, gn * bs);
                         continue;
                 }
