@@ -20,7 +20,9 @@
 #include "vmm_options.h"
 #include "../pv/legacy.h"
 #include "../usb/usb.h"
+#include "../../pvdrivers/ac97/ac97.h"
 #include "../../pvdrivers/audio/audio.h"
+#include "../../pvdrivers/audio/audio_control.h"
 #include "../../pvdrivers/net/net_spec.h"
 
 /* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
@@ -176,6 +178,10 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
                 if (!n || virtio_pci_add(v->pci, n, err, errlen) < 0)
                         return -1;
         }
+        /* --sound: AC97 (snd_intel8x0), since Debian 6.1 has no virtio-snd. */
+        if (v->audio && (!ac97_add(v->pci, v->audio, err, errlen) ||
+                         audio_control_register(v->ctl, v->audio, NULL) < 0))
+                return -1;
         if (v->opt.rng) {
                 struct virtio_device *r = virtio_rng_create(&vm->mem, err, errlen);
                 if (!r || virtio_pci_add(v->pci, r, err, errlen) < 0)

@@ -15,7 +15,8 @@
 #include "audio.h"
 
 enum { SND_VQ_CONTROL, SND_VQ_EVENT, SND_VQ_TX, SND_VQ_RX, SND_NUM_QUEUES };
-#define SND_QUEUE_SIZE 64
+#define SND_QUEUE_SIZE  64
+#define SND_UNDERRUN_NS (100 * 1000000ull)
 
 /* Control request codes and status codes (virtio 1.2 §5.14.6). */
 #define SND_R_JACK_INFO      1
@@ -168,12 +169,17 @@ static void pump(struct virtio_snd *s)
                         return;
                 }
                 if (idle && !wrote) {
-                        if (s->ahead_until && s->stats.xfers)
-                                s->stats.underruns++;
+                        /* Back within SND_UNDERRUN_NS of running dry: the
+                         * guest was late (an underrun). Later: a new sound. */
+                        bool underrun = s->stats.xfers && now - s->ahead_until < SND_UNDERRUN_NS;
                         s->ahead_until = now;
-                        s->stats.start_kick_ns = s->kick_ns ? s->kick_ns : now;
-                        s->stats.start_wait_us =
-                            s->kick_ns && now > s->kick_ns ? (now - s->kick_ns) / 1000 : 0;
+                        if (underrun) {
+                                s->stats.underruns++;
+                        } else {
+                                s->stats.start_kick_ns = s->kick_ns ? s->kick_ns : now;
+                                s->stats.start_wait_us =
+                                    s->kick_ns && now > s->kick_ns ? (now - s->kick_ns) / 1000 : 0;
+                        }
                 }
                 uint32_t len = tx_one(s, &s->chain, now);
                 virtio_complete(vdev, SND_VQ_TX, s->chain.head, len);

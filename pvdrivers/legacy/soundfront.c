@@ -10,9 +10,10 @@
 #define Q_CONTROL          0
 #define Q_TX               2
 /* Transmit buffers in flight: 3 descriptors each (header, PCM, status).
- * 4 periods (40 ms) keeps the device fed through a guest wake-up while the
- * queue never holds more than that much audio ahead of the listener. */
-#define SLOTS 4
+ * 8 periods (80 ms) keep the device fed while a loaded host is slow to wake
+ * the guest; the device takes them at real-time pace, so a tone still starts
+ * as soon as it is queued. */
+#define SLOTS 8
 
 #define RATE                 48000
 #define PERIOD_FRAMES        480 /* 10 ms */
