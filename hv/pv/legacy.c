@@ -10,6 +10,7 @@
 
 #include "../../pvdrivers/audio/audio_control.h"
 #include "../../pvdrivers/audio/virtio_snd.h"
+#include "../../pvdrivers/net/net_spec.h"
 #include "../../pvdrivers/virtio/blk_image.h"
 #include "../../pvdrivers/virtio/devices.h"
 #include "../display/display.h"
@@ -137,6 +138,13 @@ struct legacy_domain *legacy_setup(struct vm *vm, struct control *ctl, const str
                     virtio_snd_create(&vm->mem, vm->loop, cfg->audio, err, errlen);
                 if (!snd || legacy_bus_add(d, snd, err, errlen) < 0 ||
                     audio_control_register(ctl, cfg->audio, snd) < 0)
+                        goto fail;
+        }
+        for (unsigned i = 0; i < cfg->nnets; i++) {
+                /* PV network: virtio-net on the bus (docs/net.md, "Legacy guest"). */
+                struct virtio_device *n = net_spec_create_device(
+                    cfg->nets[i], &vm->mem, vm->loop, cfg->name ? cfg->name : "", i, err, errlen);
+                if (!n || legacy_bus_add(d, n, err, errlen) < 0)
                         goto fail;
         }
         d->display = display_create(vm, ctl, TANDEM_DISPLAY_TEXT, cols, rows, LEGACY_MAX_COLS,

@@ -21,6 +21,9 @@ struct legacy_config {
         unsigned cols, rows;      /* initial text mode (0 = 80x25) */
         const char *console;      /* console_mux spec for the PV console; NULL = stderr */
         struct audio *audio;      /* the domain's sound backend; NULL: no PV sound device */
+        const char *const *nets;  /* --net specs: PV network devices (docs/net.md) */
+        unsigned nnets;
+        const char *name; /* domain name, for default MACs; NULL = "" */
 };
 
 /* Call after boot_pvh_load. Refuses an image without the Tandem ABI note or

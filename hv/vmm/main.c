@@ -223,6 +223,9 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
                     .rows = 25,
                     .console = v->opt.console,
                     .audio = v->audio,
+                    .nets = v->opt.net,
+                    .nnets = v->opt.nnets,
+                    .name = v->opt.name,
                 };
                 return legacy_setup(vm, v->ctl, &img, &lc, err, errlen) ? 0 : -1;
         }

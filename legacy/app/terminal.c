@@ -8,6 +8,7 @@
 #include "../kernel/kernel.h"
 #include "../kernel/lib.h"
 #include "../kernel/vio.h"
+#include "../net/net.h"
 #include "records.h"
 
 #define A_TEXT  VIO_ATTR(VIO_GREY, VIO_BLACK)
@@ -537,6 +538,7 @@ static void do_sell(void)
         draw_runners(0);
         set_message(A_OK, buf);
         sound_tone(SOUND_TONE_SALE_HZ, SOUND_TONE_SALE_MS);
+        net_ticket_summary(rec, TICKET_LEN);
         print_receipt(&t, r, false);
 }
 

@@ -5,6 +5,7 @@
 #include "../../pvdrivers/legacy/kbdfront.h"
 #include "../../pvdrivers/legacy/pv.h"
 #include "../../pvdrivers/legacy/soundfront.h"
+#include "../net/net.h"
 #include "fat16.h"
 #include "kernel.h"
 #include "lib.h"
@@ -82,9 +83,10 @@ void kmain(uint32_t start_info)
                 klog("legacy: data disk refused: %s\n", why);
         if (sound_init() < 0)
                 klog("legacy: no sound\n");
+        net_start(disk >= 0);
         app_start(disk, why);
         const uint32_t mask = 1u << PV_PORT_TIMER | 1u << PV_PORT_KEYBOARD | 1u << PV_PORT_CONTROL |
-                              sound_port_mask();
+                              sound_port_mask() | net_port_mask();
         for (;;) {
                 uint32_t ev = pv_block(mask);
                 if (ev & 1u << PV_PORT_KEYBOARD) {
@@ -98,6 +100,8 @@ void kmain(uint32_t start_info)
                         app_timer();
                 if (ev & sound_port_mask())
                         sound_event();
+                if (ev & net_port_mask())
+                        net_event();
                 if ((ev & 1u << PV_PORT_CONTROL) &&
                     pv_shared.control_request == TPV_CONTROL_SHUTDOWN) {
                         app_shutdown();
