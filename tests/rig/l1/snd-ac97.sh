@@ -23,10 +23,16 @@ set -- $hdr
 [ "${23}" = 2 ] || rig_fail "WAV has ${23} channels, expected 2"
 rate=$(( ${25} + ${26} * 256 + ${27} * 65536 ))
 [ "$rate" = 48000 ] || rig_fail "WAV rate is $rate, expected 48000"
-size=$(( $(wc -c <"$wav") - 44 ))
-[ "$size" -ge "$bytes" ] || rig_fail "WAV holds $size bytes of PCM, L2 played $bytes"
+# snd_intel8x0 measured the AC97 clock when it was first loaded at boot by
+# playing silence; the noise starts at the first frame that is not zero.
+skip=$(od -An -v -tu1 -w4 "$wav" |
+	awk 'NR > 11 && !($1 == 0 && $2 == 0 && $3 == 0 && $4 == 0) { print (NR - 1) * 4; exit }')
+[ -n "$skip" ] || rig_fail "the WAV file holds only silence"
+lead=$((skip - 44))
+size=$(( $(wc -c <"$wav") - skip ))
+[ "$size" -ge "$bytes" ] || rig_fail "WAV holds $size bytes of PCM after $lead bytes of silence, L2 played $bytes"
 extra=$((size - bytes))
 [ "$extra" -le 38400 ] || rig_fail "WAV holds $extra bytes past the end of what L2 played"
-got=$(tail -c +45 "$wav" | head -c "$bytes" | md5sum | cut -d' ' -f1)
-[ "$got" = "$want" ] || rig_fail "the first $bytes bytes of PCM in the WAV file differ from what L2 played (md5 $got, L2 $want)"
-rig_report "snd-ac97: $bytes bytes played by aplay arrived intact, $extra bytes of tail"
+got=$(tail -c +$((skip + 1)) "$wav" | head -c "$bytes" | md5sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || rig_fail "the $bytes bytes of PCM after $lead bytes of silence differ from what L2 played (md5 $got, L2 $want)"
+rig_report "snd-ac97: $bytes bytes played by aplay arrived intact after $lead bytes of silence (the driver's clock probe), $extra bytes of tail"

@@ -19,6 +19,6 @@ echo "L2-CARD $(head -n 1 /proc/asound/cards)"
 head -c "$bytes" /dev/urandom >/tmp/in.raw
 echo "L2-IN $(md5sum </tmp/in.raw | cut -d' ' -f1) $bytes"
 # hw:0,0: no plug layer, so nothing is resampled or converted on the way.
-aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 /tmp/in.raw || { echo "L2: aplay failed"; exit 1; }
+/usr/bin/aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 /tmp/in.raw || { echo "L2: aplay failed"; exit 1; }
 echo "L2-PLAYED"
 exit 0
