@@ -11,6 +11,7 @@
 #include "../../pvdrivers/audio/audio_control.h"
 #include "../../pvdrivers/audio/virtio_snd.h"
 #include "../../pvdrivers/net/net_spec.h"
+#include "../../pvdrivers/net/net_stats.h"
 #include "../../pvdrivers/virtio/blk_image.h"
 #include "../../pvdrivers/virtio/devices.h"
 #include "../display/display.h"
@@ -146,6 +147,7 @@ struct legacy_domain *legacy_setup(struct vm *vm, struct control *ctl, const str
                     cfg->nets[i], &vm->mem, vm->loop, cfg->name ? cfg->name : "", i, err, errlen);
                 if (!n || legacy_bus_add(d, n, err, errlen) < 0)
                         goto fail;
+                net_stats_add(ctl, n); /* "net" in the stats reply */
         }
         d->display = display_create(vm, ctl, TANDEM_DISPLAY_TEXT, cols, rows, LEGACY_MAX_COLS,
                                     LEGACY_MAX_ROWS, LEGACY_DISPLAY_GPA, err, errlen);

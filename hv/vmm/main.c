@@ -24,6 +24,7 @@
 #include "../../pvdrivers/audio/audio.h"
 #include "../../pvdrivers/audio/audio_control.h"
 #include "../../pvdrivers/net/net_spec.h"
+#include "../../pvdrivers/net/net_stats.h"
 
 /* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
  * 3 GiB limit. PVH test guests find it here; Linux reads it from boot_params. */
@@ -177,6 +178,7 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
                                                                  v->opt.name, i, err, errlen);
                 if (!n || virtio_pci_add(v->pci, n, err, errlen) < 0)
                         return -1;
+                net_stats_add(v->ctl, n); /* "net" in the stats reply */
         }
         /* --sound: AC97 (snd_intel8x0), since Debian 6.1 has no virtio-snd. */
         if (v->audio && (!ac97_add(v->pci, v->audio, err, errlen) ||

@@ -3,7 +3,7 @@ PV bus, libslirp behind it (--net user), the guest's own ARP/IPv4/UDP stack.
 NET.CFG on the data disk points the sale summaries at a UDP listener on the
 host's 127.0.0.1 (slirp's 10.0.2.2); after each sale the listener must get
 "TANDEM-SALE 1\\r\\n" followed by exactly the record the guest wrote to
-TICKETS.DAT. A NET.CFG with a bad line leaves the network off with a
+TICKETS.DAT, and the VMM's stats count the frames. A NET.CFG with a bad line leaves the network off with a
 one-line reason, and the terminal still sells."""
 import os
 import socket
@@ -65,6 +65,13 @@ try:
     first = receive(listener, vm, "ticket 1")
     sell(vm, 3, 3, "100", "TICKET 000002 SAVED")
     second = receive(listener, vm, "ticket 2")
+    # Per-NIC counters in the VMM's stats: at least the ARP request and both
+    # datagrams went out, and slirp's ARP reply came in.
+    st = vm.ctl.call("stats")
+    nets = st.get("net") or [{}]
+    if len(st.get("net", [])) != 1 or nets[0].get("tx_packets", 0) < 3 or \
+            nets[0].get("rx_packets", 0) < 1 or nets[0].get("tx_errors") != 0:
+        fail("stats 'net' does not show the traffic: %s" % st.get("net"))
     rc = vm.stop()
     if rc != 0:
         fail("tandem-vmm exit %d after shutdown:\n%s" % (rc, vm.output()))
