@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,13 @@ int phase_steps(const struct plan *p, int to, json_object *owners, struct step_l
                 }
                 struct domain *d = domain_find(p->domains[i].name);
                 restart[i] = live[i] && d->config_text && strcmp(d->config_text, want[i]);
+        }
+        /* 0. A domain left paused (by a sync that failed) runs again first. */
+        for (size_t i = 0; i < p->n_domains; i++) {
+                struct domain *d = domain_find(p->domains[i].name);
+                if (d && d->state == DS_PAUSED &&
+                    !add(l, STEP_UNPAUSE, (int)i, "unpause %s (left paused)", d->name))
+                        goto oom;
         }
         /* 1. USB devices leave owners that lose them. */
         for (size_t k = 0; k < p->n_devices; k++) {
@@ -283,8 +291,13 @@ static int run_tool(char *const argv[], char *msg, size_t msglen)
                 snprintf(msg, msglen, "pipe: %s", strerror(errno));
                 return -1;
         }
+        /* tandemd ignores SIGCHLD (the kernel reaps monitors); for the
+         * tool's exit status it must be waitable while it runs. A monitor
+         * that exits meanwhile is reaped by domain.c's waitpid. */
+        void (*old_chld)(int) = signal(SIGCHLD, SIG_DFL);
         pid_t pid = fork();
         if (pid < 0) {
+                signal(SIGCHLD, old_chld);
                 snprintf(msg, msglen, "fork: %s", strerror(errno));
                 close(pfd[0]);
                 close(pfd[1]);
@@ -318,9 +331,14 @@ static int run_tool(char *const argv[], char *msg, size_t msglen)
         size_t tl = strlen(tail) < msglen ? strlen(tail) : msglen - 1;
         memcpy(msg, tail, tl);
         msg[tl] = '\0';
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        int st = 0, w;
+        while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
                 ;
+        signal(SIGCHLD, old_chld);
+        if (w < 0) {
+                snprintf(msg, msglen, "waitpid: %s", strerror(errno));
+                return -1;
+        }
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 

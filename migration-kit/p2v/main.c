@@ -21,6 +21,11 @@
 
 static const char *prog = "tandem-p2v";
 
+/* Static: an early exit leaves them reachable, not leaked. */
+static struct disk d;
+static struct fsinfo whole;
+static struct ranges rs;
+
 static int usage(void)
 {
         fprintf(stderr,
@@ -71,7 +76,7 @@ int main(int argc, char **argv)
         if (progress < 0)
                 progress = isatty(2);
         char err[512];
-        struct disk d = {.path = src};
+        d.path = src;
         d.fd = offline_open(src, false, err, sizeof(err));
         if (d.fd < 0) {
                 fprintf(stderr, "%s: %s\n", prog, err);
@@ -93,8 +98,6 @@ int main(int argc, char **argv)
         if (ptable_read(&d, err, sizeof(err)) < 0)
                 return die(src, err);
         /* Filesystems: per partition, or the whole disk without a table. */
-        struct fsinfo whole;
-        memset(&whole, 0, sizeof(whole));
         if (!strcmp(d.scheme, "none")) {
                 if (fs_detect(&d, 0, d.size, &whole, err, sizeof(err)) < 0)
                         return die(src, err);
@@ -112,7 +115,6 @@ int main(int argc, char **argv)
         }
         /* What to copy: everything outside partitions (tables, boot code,
          * gaps), and inside each partition what its filesystem uses. */
-        struct ranges rs = {0};
         if (!strcmp(d.scheme, "none")) {
                 if (whole.mapped)
                         for (size_t k = 0; k < whole.used.n; k++)
