@@ -89,11 +89,13 @@ static void show_listing(struct shell *s, const char *title, const char *method)
         } else {
                 snprintf(text, sizeof(text), "%s",
                          json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
+                shell_status(s, "%s: %s answered", title, method);
                 json_object_put(res);
         }
         GtkWidget *d = gtk_message_dialog_new(GTK_WINDOW(s->window), GTK_DIALOG_MODAL,
                                               GTK_MESSAGE_INFO, GTK_BUTTONS_CLOSE, "%s", title);
         gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", text);
+        gtk_window_set_title(GTK_WINDOW(d), title);
         gtk_dialog_run(GTK_DIALOG(d));
         gtk_widget_destroy(d);
 }
