@@ -646,6 +646,26 @@ static int assign(struct parser *ps, const char *key, int keyline, struct val *v
                 for (size_t i = 0; i < v->n_items; i++)
                         if (parse_usbdev(ps, &v->items[i], &cfg->usbdevs[cfg->n_usbdevs++]) < 0)
                                 return -1;
+        } else if (!strcmp(key, "sound")) {
+                /* pulse[:SERVER], wav:PATH (relative to the config) or none */
+                if (want_string(ps, key, v) < 0)
+                        return -1;
+                free(cfg->sound);
+                cfg->sound = NULL;
+                if (!strncmp(v->s, "wav:", 4) && v->s[4]) {
+                        char *path = resolve_path(ps, v->s + 4);
+                        if (path && asprintf(&cfg->sound, "wav:%s", path) < 0)
+                                cfg->sound = NULL;
+                        free(path);
+                } else if (!strcmp(v->s, "pulse") || !strncmp(v->s, "pulse:", 6)) {
+                        cfg->sound = strdup(v->s);
+                } else if (strcmp(v->s, "none")) {
+                        return fail(ps, v->line,
+                                    "sound: '%s' is not pulse, pulse:SERVER, wav:PATH or none",
+                                    v->s);
+                }
+                if (strcmp(v->s, "none") && !cfg->sound)
+                        return fail(ps, v->line, "out of memory");
         } else if (!strcmp(key, "on_poweroff")) {
                 return parse_action(ps, key, v, &cfg->on_poweroff);
         } else if (!strcmp(key, "on_reboot")) {
@@ -765,6 +785,7 @@ void domcfg_free(struct domcfg *cfg)
         free(cfg->ramdisk);
         free(cfg->cmdline);
         free(cfg->printer);
+        free(cfg->sound);
         for (size_t i = 0; i < cfg->n_disks; i++)
                 free(cfg->disks[i].target);
         for (size_t i = 0; i < cfg->n_vifs; i++) {
@@ -843,6 +864,10 @@ void domcfg_vmm_args(const struct domcfg *cfg, const char *control_path, const c
         if (cfg->printer) {
                 add(out, "--printer");
                 add(out, cfg->printer);
+        }
+        if (cfg->sound) {
+                add(out, "--sound");
+                add(out, cfg->sound);
         }
         add(out, "--console");
         snprintf(buf, sizeof(buf), "socket:%s", console_path);

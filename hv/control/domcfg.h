@@ -49,6 +49,7 @@ struct domcfg {
         char *usbdevs[DOMCFG_MAX_USB];
         size_t n_usbdevs;
         char *printer; /* tandem extension: host file for the printer port */
+        char *sound;   /* tandem extension: tandem-vmm --sound spec (docs/sound.md) */
         enum dom_action on_poweroff, on_reboot, on_crash;
 };
 
