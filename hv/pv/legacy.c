@@ -128,8 +128,9 @@ struct legacy_domain *legacy_setup(struct vm *vm, struct control *ctl, const str
         }
         if (cfg->disk_path) {
                 struct virtio_device *blk =
-                    virtio_blk_create_image(&vm->mem, vm->loop, cfg->disk_path, cfg->disk_format,
-                                            cfg->disk_readonly, err, errlen);
+                    virtio_blk_create_image_ex(&vm->mem, vm->loop, cfg->disk_path,
+                                               cfg->disk_format, cfg->disk_readonly,
+                                               cfg->disk_direct, err, errlen);
                 if (!blk || legacy_bus_add(d, blk, err, errlen) < 0)
                         goto fail;
         }

@@ -17,6 +17,7 @@ struct legacy_config {
         const char *disk_path; /* NULL: no data disk */
         bool disk_readonly;
         const char *disk_format;  /* NULL: probe (see blk_image.h) */
+        bool disk_direct;         /* cache=none */
         const char *printer_path; /* NULL: no printer */
         unsigned cols, rows;      /* initial text mode (0 = 80x25) */
         const char *console;      /* console_mux spec for the PV console; NULL = stderr */

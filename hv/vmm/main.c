@@ -154,9 +154,9 @@ static int setup_platform(struct vmm *v, char *err, size_t errlen)
         vm->guest_shutdown_opaque = vm;
 
         for (unsigned i = 0; i < v->opt.ndisks; i++) {
-                struct virtio_device *d = virtio_blk_create_image(
+                struct virtio_device *d = virtio_blk_create_image_ex(
                     &vm->mem, vm->loop, v->opt.disk[i].path, v->opt.disk[i].format,
-                    v->opt.disk[i].readonly, err, errlen);
+                    v->opt.disk[i].readonly, v->opt.disk[i].direct, err, errlen);
                 if (!d || virtio_pci_add(v->pci, d, err, errlen) < 0)
                         return -1;
                 v->disk[v->ndisks++] = d;
@@ -220,6 +220,7 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
                     .disk_path = v->opt.ndisks ? v->opt.disk[0].path : NULL,
                     .disk_readonly = v->opt.ndisks ? v->opt.disk[0].readonly : false,
                     .disk_format = v->opt.ndisks ? v->opt.disk[0].format : NULL,
+                    .disk_direct = v->opt.ndisks ? v->opt.disk[0].direct : false,
                     .printer_path = v->opt.printer,
                     .cols = 80,
                     .rows = 25,

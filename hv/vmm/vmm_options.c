@@ -31,7 +31,8 @@ static const char usage[] =
     "  --disk PATH[,ro][,format=F]  a disk image; virtio-blk for Linux, the PV disk for\n"
     "                       the legacy guest; repeatable (up to 8); ',ro' makes it\n"
     "                       read-only; F is raw, qcow2, vpc or vmdk (default: probed;\n"
-    "                       format=raw is never probed)\n"
+    "                       format=raw is never probed); ',cache=none' reads and\n"
+    "                       writes guest data with O_DIRECT (default: writeback)\n"
     "  --console MODE       the serial console (ttyS0 / legacy PV console):\n"
     "                       stdio (default), pty, none, file:PATH, socket:PATH\n"
     "  --vconsole MODE      a virtio-console (hvc0), same modes (default: none)\n"
@@ -61,6 +62,7 @@ static int parse_disk(const char *arg, struct vmm_disk *d, char *err, size_t err
         char *copy = strdup(arg);
         char *comma = strchr(copy, ',');
         d->readonly = false;
+        d->direct = false;
         d->format = NULL;
         if (comma) {
                 *comma = 0;
@@ -69,13 +71,15 @@ static int parse_disk(const char *arg, struct vmm_disk *d, char *err, size_t err
                                 d->readonly = true;
                         else if (!strcmp(opt, "rw"))
                                 d->readonly = false;
+                        else if (!strcmp(opt, "cache=none") || !strcmp(opt, "cache=writeback"))
+                                d->direct = !strcmp(opt, "cache=none");
                         else if (!strcmp(opt, "format=raw") || !strcmp(opt, "format=qcow2") ||
                                  !strcmp(opt, "format=vpc") || !strcmp(opt, "format=vmdk"))
                                 d->format = strdup(opt + strlen("format="));
                         else {
                                 snprintf(err, errlen,
                                          "--disk %s: unknown option '%s' (ro, rw, "
-                                         "format=raw|qcow2|vpc|vmdk)",
+                                         "format=raw|qcow2|vpc|vmdk, cache=none|writeback)",
                                          arg, opt);
                                 free(copy);
                                 return -1;

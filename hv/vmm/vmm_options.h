@@ -14,6 +14,7 @@ struct vmm_disk {
         const char *path;
         const char *format; /* NULL: probe; "raw", "qcow2", "vpc", "vmdk" */
         bool readonly;
+        bool direct; /* cache=none: O_DIRECT for guest data */
 };
 
 struct vmm_options {

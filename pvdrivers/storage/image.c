@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -56,6 +58,161 @@ int iov_each(const struct iovec *iov, int iovcnt, uint64_t off,
                 off += iov[i].iov_len;
         }
         return 0;
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+        size_t t = 0;
+        for (int i = 0; i < cnt; i++)
+                t += iov[i].iov_len;
+        return t;
+}
+
+/* Copies len bytes between buf and iov starting skip bytes into iov. */
+static void iov_copy(const struct iovec *iov, int cnt, size_t skip, uint8_t *buf, size_t len,
+                     bool to_iov)
+{
+        for (int i = 0; i < cnt && len; i++) {
+                if (skip >= iov[i].iov_len) {
+                        skip -= iov[i].iov_len;
+                        continue;
+                }
+                size_t n = iov[i].iov_len - skip;
+                if (n > len)
+                        n = len;
+                uint8_t *p = (uint8_t *)iov[i].iov_base + skip;
+                if (to_iov)
+                        memcpy(p, buf, n);
+                else
+                        memcpy(buf, p, n);
+                buf += n;
+                len -= n;
+                skip = 0;
+        }
+}
+
+static void iov_advance(struct iovec **iov, int *cnt, size_t n)
+{
+        while (*cnt > 0 && n >= (*iov)->iov_len) {
+                n -= (*iov)->iov_len;
+                (*iov)++;
+                (*cnt)--;
+        }
+        if (*cnt > 0 && n) {
+                (*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
+                (*iov)->iov_len -= n;
+        }
+}
+
+/* preadv/pwritev until done. A read that ends early (end of file) zero-fills
+ * the rest; with O_DIRECT that ends the request, since what follows a short
+ * direct read is no longer aligned. */
+static int rw_loop(int fd, bool direct, const struct iovec *in, int cnt, uint64_t off, bool write)
+{
+        struct iovec stackv[64];
+        struct iovec *v = cnt <= 64 ? stackv : malloc(sizeof(*v) * (size_t)cnt);
+        if (!v)
+                return -ENOMEM;
+        memcpy(v, in, sizeof(*v) * (size_t)cnt);
+        struct iovec *iov = v;
+        int rc = 0;
+        while (cnt > 0) {
+                int c = cnt > IOV_MAX ? IOV_MAX : cnt;
+                size_t want = iov_total(iov, c);
+                ssize_t n =
+                    write ? pwritev(fd, iov, c, (off_t)off) : preadv(fd, iov, c, (off_t)off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        rc = -errno;
+                        break;
+                }
+                if (n == 0 || (direct && (size_t)n < want && (n % DIO_ALIGN || !write))) {
+                        if (write) {
+                                rc = -EIO;
+                                break;
+                        }
+                        iov_advance(&iov, &cnt, (size_t)n);
+                        for (int i = 0; i < cnt; i++)
+                                memset(iov[i].iov_base, 0, iov[i].iov_len);
+                        break;
+                }
+                off += (uint64_t)n;
+                iov_advance(&iov, &cnt, (size_t)n);
+        }
+        if (v != stackv)
+                free(v);
+        return rc;
+}
+
+static int dio_block(int fd, uint8_t *buf, size_t len, uint64_t off, bool write)
+{
+        struct iovec one = {.iov_base = buf, .iov_len = len};
+        return rw_loop(fd, true, &one, 1, off, write);
+}
+
+/* O_DIRECT through an aligned bounce buffer, 1 MiB at a time. */
+static int rw_bounce(int fd, const struct iovec *iov, int cnt, uint64_t off, bool write)
+{
+        const uint64_t chunk = 1u << 20, a_mask = DIO_ALIGN - 1;
+        uint64_t end = off + iov_total(iov, cnt);
+        uint64_t a = off & ~a_mask, aend = (end + a_mask) & ~a_mask;
+        uint8_t *bb = aligned_alloc(DIO_ALIGN, chunk);
+        if (!bb)
+                return -ENOMEM;
+        int rc = 0;
+        while (rc == 0 && a < aend) {
+                uint64_t b = a + chunk < aend ? a + chunk : aend;
+                uint64_t lo = a > off ? a : off, hi = b < end ? b : end;
+                size_t blen = (size_t)(b - a);
+                if (!write) {
+                        rc = dio_block(fd, bb, blen, a, false);
+                        if (rc == 0)
+                                iov_copy(iov, cnt, (size_t)(lo - off), bb + (lo - a),
+                                         (size_t)(hi - lo), true);
+                } else {
+                        if (lo > a)
+                                rc = dio_block(fd, bb, DIO_ALIGN, a, false);
+                        if (rc == 0 && hi < b)
+                                rc = dio_block(fd, bb + blen - DIO_ALIGN, DIO_ALIGN, b - DIO_ALIGN,
+                                               false);
+                        iov_copy(iov, cnt, (size_t)(lo - off), bb + (lo - a), (size_t)(hi - lo),
+                                 false);
+                        if (rc == 0)
+                                rc = dio_block(fd, bb, blen, a, true);
+                }
+                a = b;
+        }
+        free(bb);
+        return rc;
+}
+
+int image_file_rw(int fd, bool direct, const struct iovec *iov, int iovcnt, uint64_t off,
+                  bool write)
+{
+        if (direct) {
+                bool aligned = !(off % DIO_ALIGN);
+                for (int i = 0; aligned && i < iovcnt; i++)
+                        aligned = !((uintptr_t)iov[i].iov_base % DIO_ALIGN) &&
+                                  !(iov[i].iov_len % DIO_ALIGN);
+                if (!aligned)
+                        return rw_bounce(fd, iov, iovcnt, off, write);
+        }
+        return rw_loop(fd, direct, iov, iovcnt, off, write);
+}
+
+int image_reopen_direct(int fd, const char *path, bool readonly, char *err, size_t errlen)
+{
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+        int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT;
+        int dfd = open(self, flags);
+        if (dfd < 0 && errno == ENOENT)
+                dfd = open(path, flags);
+        if (dfd < 0)
+                snprintf(err, errlen, "cannot open disk image %s with O_DIRECT (cache=none): %s",
+                         path, strerror(errno));
+        return dfd;
 }
 
 static const char *probe_fd(int fd)
@@ -122,7 +279,7 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
         chain->depth++;
 
         if (format && !strcmp(format, "raw"))
-                return blk_raw_open(path, readonly, err, errlen);
+                return blk_raw_open_ex(path, readonly, chain->direct, err, errlen);
         int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
         if (fd < 0) {
                 snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
@@ -133,7 +290,7 @@ struct blk_backend *image_open_chain(const char *path, const char *format, bool 
                 format = probed;
         if (!strcmp(format, "raw")) {
                 close(fd);
-                return blk_raw_open(path, readonly, err, errlen);
+                return blk_raw_open_ex(path, readonly, chain->direct, err, errlen);
         }
         bool fixed_vhd = !strcmp(format, "vpc") && !strcmp(probed, "raw");
         if (strcmp(format, probed) && !fixed_vhd) {
@@ -154,6 +311,19 @@ struct blk_backend *blk_image_open(const char *path, const char *format, bool re
 {
         struct image_chain chain = {0};
         return image_open_chain(path, format, readonly, &chain, err, errlen);
+}
+
+struct blk_backend *blk_image_open_ex(const char *path, const char *format, unsigned flags,
+                                      struct image_locks *locks, char *err, size_t errlen)
+{
+        if (locks)
+                locks->n = 0;
+        struct image_chain chain = {.locks = locks, .direct = flags & IMAGE_OPEN_DIRECT};
+        struct blk_backend *b =
+            image_open_chain(path, format, flags & IMAGE_OPEN_READONLY, &chain, err, errlen);
+        if (!b && locks)
+                blk_image_unlock(locks);
+        return b;
 }
 
 int blk_image_lock_file(const char *path, bool exclusive, char *err, size_t errlen)

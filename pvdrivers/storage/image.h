@@ -19,6 +19,18 @@
 struct blk_backend *blk_image_open(const char *path, const char *format, bool readonly, char *err,
                                    size_t errlen);
 
+/* Flags of blk_image_open_ex. */
+#define IMAGE_OPEN_READONLY 1u
+/* cache=none: guest data goes to and from the disk with O_DIRECT (metadata
+ * stays buffered); unaligned buffers go through an aligned bounce buffer.
+ * Applies to the whole chain. Refused where the filesystem lacks O_DIRECT. */
+#define IMAGE_OPEN_DIRECT 2u
+
+struct image_locks;
+/* blk_image_open with flags; locks NULL takes no flocks (see below). */
+struct blk_backend *blk_image_open_ex(const char *path, const char *format, unsigned flags,
+                                      struct image_locks *locks, char *err, size_t errlen);
+
 /* Advisory flocks held on every file of an opened chain: exclusive on a
  * read-write top image, shared on a read-only one and on backing files, so two
  * VMMs never write one image and nobody writes a base under an overlay. */

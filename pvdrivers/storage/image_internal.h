@@ -15,7 +15,24 @@ struct image_chain {
         dev_t dev[IMAGE_MAX_CHAIN];
         ino_t ino[IMAGE_MAX_CHAIN];
         struct image_locks *locks; /* NULL: take no flocks */
+        bool direct;               /* IMAGE_OPEN_DIRECT for every file */
 };
+
+/* Alignment of O_DIRECT offsets, lengths and buffers (safe for 512-byte and
+ * 4 KiB sector disks alike). */
+#define DIO_ALIGN 4096u
+
+/* preadv/pwritev of every byte of iov at off; reads past the end of the file
+ * give zeros. direct: fd has O_DIRECT, and requests that are not DIO_ALIGN
+ * aligned (offset, lengths, buffers) go through an aligned bounce buffer,
+ * writes read-modify-write their partial edge blocks. */
+int image_file_rw(int fd, bool direct, const struct iovec *iov, int iovcnt, uint64_t off,
+                  bool write);
+/* Same file opened again with O_DIRECT (for data next to buffered metadata). */
+int image_reopen_direct(int fd, const char *path, bool readonly, char *err, size_t errlen);
+/* Raw images with or without O_DIRECT. */
+struct blk_backend *blk_raw_open_ex(const char *path, bool readonly, bool direct, char *err,
+                                    size_t errlen);
 
 struct blk_backend *image_open_chain(const char *path, const char *format, bool readonly,
                                      struct image_chain *chain, char *err, size_t errlen);

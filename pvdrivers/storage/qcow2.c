@@ -46,7 +46,9 @@ struct l2_slot {
 
 struct qcow2 {
         struct blk_backend b;
-        int fd;
+        int fd;  /* metadata, and data when not direct */
+        int dfd; /* data clusters: fd with O_DIRECT, or fd itself */
+        bool direct;
         char path[PATH_MAX];
         uint32_t version, cluster_bits, l2_bits, refcount_order;
         uint64_t cs;
@@ -412,6 +414,46 @@ static uint64_t l2_index(const struct qcow2 *q, uint64_t vc)
         return vc & ((1ULL << q->l2_bits) - 1);
 }
 
+/* ---- guest data in host clusters ---- */
+
+static int data_rw(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t host, bool write)
+{
+        return image_file_rw(q->dfd, q->direct, iov, cnt, host, write);
+}
+
+static int data_rw1(struct qcow2 *q, void *buf, size_t n, uint64_t host, bool write)
+{
+        struct iovec one = {.iov_base = buf, .iov_len = n};
+        return data_rw(q, &one, 1, host, write);
+}
+
+/* A plain allocated data cluster (no compression, not a zero cluster). */
+static bool entry_is_data(const struct qcow2 *q, uint64_t e);
+
+/* The part [skip, skip + len) of iov as a new list in out (room for cnt). */
+static int iov_slice(const struct iovec *iov, int cnt, size_t skip, size_t len, struct iovec *out)
+{
+        int k = 0;
+        for (int i = 0; i < cnt && len; i++) {
+                if (skip >= iov[i].iov_len) {
+                        skip -= iov[i].iov_len;
+                        continue;
+                }
+                size_t n = iov[i].iov_len - skip;
+                if (n > len)
+                        n = len;
+                out[k].iov_base = (uint8_t *)iov[i].iov_base + skip;
+                out[k++].iov_len = n;
+                len -= n;
+                skip = 0;
+        }
+        return k;
+}
+
+/* Longest request handed to one preadv/pwritev: runs of host-contiguous
+ * clusters are merged up to this. */
+#define RUN_MAX (4u << 20)
+
 /* ---- reads ---- */
 
 static int read_backing(struct qcow2 *q, uint8_t *buf, size_t len, uint64_t off)
@@ -510,14 +552,7 @@ static int read_in_cluster(struct qcow2 *q, uint64_t vc, uint64_t in, uint8_t *b
                 return read_backing(q, buf, n, voff);
         if (host & (q->cs - 1) || host >= q->end)
                 return corrupt(q, "data cluster outside the file", host);
-        ssize_t got;
-        do
-                got = pread(q->fd, buf, n, (off_t)(host + in));
-        while (got < 0 && errno == EINTR);
-        if (got < 0)
-                return -errno;
-        memset(buf + got, 0, n - (size_t)got); /* a last cluster cut short */
-        return 0;
+        return data_rw1(q, buf, n, host + in, false); /* a last cluster cut short reads zeros */
 }
 
 static int read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
@@ -536,9 +571,77 @@ static int read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
         return 0;
 }
 
+static bool entry_is_data(const struct qcow2 *q, uint64_t e)
+{
+        return !(e & ENTRY_COMPRESSED) && (e & OFFSET_MASK) && !entry_is_zero(q, e);
+}
+
+/* The L2 entry of vcluster (0 when it has no L2 table). */
+static int lookup(struct qcow2 *q, uint64_t vc, bool alloc, uint64_t *e)
+{
+        struct l2_slot *s;
+        int rc = l2_get(q, vc, alloc, &s);
+        *e = rc == 0 && s ? s->tab[l2_index(q, vc)] : 0;
+        return rc;
+}
+
+/* Bytes from off (inside a data cluster at host + in) that continue in
+ * host-contiguous data clusters, up to len and RUN_MAX; want_copied: every
+ * cluster must also be writable in place. */
+static int contiguous_run(struct qcow2 *q, uint64_t off, uint64_t host, size_t len,
+                          bool want_copied, size_t *run)
+{
+        uint64_t in = off & (q->cs - 1);
+        size_t r = q->cs - in < len ? (size_t)(q->cs - in) : len;
+        while (r < len && r < RUN_MAX) {
+                uint64_t e;
+                int rc = lookup(q, (off + r) >> q->cluster_bits, false, &e);
+                if (rc < 0)
+                        return rc;
+                if (!entry_is_data(q, e) || (e & OFFSET_MASK) != host + in + r ||
+                    (want_copied && !(e & ENTRY_COPIED)) || (e & OFFSET_MASK) >= q->end)
+                        break;
+                r += q->cs < len - r ? (size_t)q->cs : len - r;
+        }
+        *run = r;
+        return 0;
+}
+
+/* Reads and writes walk the request cluster by cluster, and hand each run of
+ * clusters that are contiguous in the file to one preadv/pwritev. */
 static int qcow2_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-        return iov_each(iov, iovcnt, off, read_piece, to_q(b));
+        struct qcow2 *q = to_q(b);
+        size_t total = 0;
+        for (int i = 0; i < iovcnt; i++)
+                total += iov[i].iov_len;
+        struct iovec stackv[64];
+        struct iovec *sl = iovcnt <= 64 ? stackv : malloc(sizeof(*sl) * (size_t)iovcnt);
+        if (!sl)
+                return -ENOMEM;
+        int rc = 0;
+        for (size_t done = 0; rc == 0 && done < total;) {
+                uint64_t pos = off + done, e;
+                size_t run = q->cs - (pos & (q->cs - 1));
+                if (run > total - done)
+                        run = total - done;
+                if ((rc = lookup(q, pos >> q->cluster_bits, false, &e)) < 0)
+                        break;
+                uint64_t host = e & OFFSET_MASK;
+                if (entry_is_data(q, e) && !(host & (q->cs - 1)) && host < q->end) {
+                        if ((rc = contiguous_run(q, pos, host, total - done, false, &run)) < 0)
+                                break;
+                        int n = iov_slice(iov, iovcnt, done, run, sl);
+                        rc = data_rw(q, sl, n, host + (pos & (q->cs - 1)), false);
+                } else {
+                        int n = iov_slice(iov, iovcnt, done, run, sl);
+                        rc = iov_each(sl, n, pos, read_piece, q);
+                }
+                done += run;
+        }
+        if (sl != stackv)
+                free(sl);
+        return rc;
 }
 
 /* ---- writes ---- */
@@ -609,10 +712,10 @@ static int write_in_cluster(struct qcow2 *q, uint64_t vc, uint64_t in, const uin
         if ((e & ENTRY_COPIED) && !(e & ENTRY_COMPRESSED) && host && !entry_is_zero(q, e)) {
                 if (host & (q->cs - 1) || host >= q->end)
                         return corrupt(q, "data cluster outside the file", host);
-                return pwrite_full(q->fd, buf, n, host + in);
+                return data_rw1(q, (void *)buf, n, host + in, true);
         }
         /* copy-on-write into a fresh cluster (read first: it may evict s) */
-        uint8_t *data = malloc(q->cs);
+        uint8_t *data = aligned_alloc(DIO_ALIGN, q->cs < DIO_ALIGN ? DIO_ALIGN : q->cs);
         if (!data)
                 return -ENOMEM;
         if (n < q->cs && (rc = read_in_cluster(q, vc, 0, data, q->cs)) < 0)
@@ -621,7 +724,7 @@ static int write_in_cluster(struct qcow2 *q, uint64_t vc, uint64_t in, const uin
         uint64_t newoff;
         if ((rc = alloc_cluster(q, &newoff)) < 0)
                 goto out;
-        if ((rc = pwrite_full(q->fd, data, q->cs, newoff)) < 0)
+        if ((rc = data_rw1(q, data, q->cs, newoff, true)) < 0)
                 goto out;
         if ((rc = l2_get(q, vc, true, &s)) < 0)
                 goto out;
@@ -652,11 +755,96 @@ static int write_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
         return 0;
 }
 
+/* Whole clusters from pos that get fresh clusters (nothing to copy): each
+ * gets its refcount, then the data goes out in contiguous runs, then the L2
+ * entries change (freeing what they pointed to after the next flush). */
+static int write_fresh(struct qcow2 *q, const struct iovec *iov, int iovcnt, size_t done,
+                       uint64_t pos, size_t len, struct iovec *sl, size_t *used)
+{
+        uint64_t hosts[64];
+        size_t k = 0, max = len / q->cs;
+        if (max > 64)
+                max = 64;
+        if (max * q->cs > RUN_MAX)
+                max = RUN_MAX / q->cs ? RUN_MAX / q->cs : 1;
+        int rc = 0;
+        while (k < max) {
+                uint64_t e;
+                if (k && (rc = lookup(q, (pos >> q->cluster_bits) + k, true, &e)) < 0)
+                        return rc;
+                if (k && entry_is_data(q, e) && (e & ENTRY_COPIED))
+                        break; /* writable in place: the caller's other path */
+                if ((rc = alloc_cluster(q, &hosts[k])) < 0)
+                        return rc;
+                k++;
+        }
+        for (size_t i = 0; i < k;) {
+                size_t j = i + 1;
+                while (j < k && hosts[j] == hosts[j - 1] + q->cs)
+                        j++;
+                int n = iov_slice(iov, iovcnt, done + i * q->cs, (j - i) * q->cs, sl);
+                if ((rc = data_rw(q, sl, n, hosts[i], true)) < 0)
+                        return rc;
+                i = j;
+        }
+        for (size_t i = 0; i < k; i++) {
+                struct l2_slot *s;
+                uint64_t vc = (pos >> q->cluster_bits) + i;
+                if ((rc = l2_get(q, vc, true, &s)) < 0)
+                        return rc;
+                uint64_t idx = l2_index(q, vc), e = s->tab[idx];
+                s->tab[idx] = hosts[i] | ENTRY_COPIED;
+                s->dirty = true;
+                if (q->cbuf_entry == e)
+                        q->cbuf_entry = 0;
+                if ((rc = queue_free(q, entry_is_zero(q, e) ? (e & OFFSET_MASK) : e)) < 0)
+                        return rc;
+        }
+        *used = k * q->cs;
+        return 0;
+}
+
 static int qcow2_write(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
         if (b->readonly)
                 return -EROFS;
-        return iov_each(iov, iovcnt, off, write_piece, to_q(b));
+        struct qcow2 *q = to_q(b);
+        size_t total = 0;
+        for (int i = 0; i < iovcnt; i++)
+                total += iov[i].iov_len;
+        struct iovec stackv[64];
+        struct iovec *sl = iovcnt <= 64 ? stackv : malloc(sizeof(*sl) * (size_t)iovcnt);
+        if (!sl)
+                return -ENOMEM;
+        int rc = 0;
+        for (size_t done = 0; rc == 0 && done < total;) {
+                uint64_t pos = off + done, e, in = pos & (q->cs - 1);
+                size_t run = q->cs - in;
+                if (run > total - done)
+                        run = total - done;
+                if ((rc = lookup(q, pos >> q->cluster_bits, true, &e)) < 0)
+                        break;
+                uint64_t host = e & OFFSET_MASK;
+                if (entry_is_data(q, e) && (e & ENTRY_COPIED)) {
+                        if (host & (q->cs - 1) || host >= q->end) {
+                                rc = corrupt(q, "data cluster outside the file", host);
+                                break;
+                        }
+                        if ((rc = contiguous_run(q, pos, host, total - done, true, &run)) < 0)
+                                break;
+                        int n = iov_slice(iov, iovcnt, done, run, sl);
+                        rc = data_rw(q, sl, n, host + in, true);
+                } else if (in == 0 && run == q->cs) {
+                        rc = write_fresh(q, iov, iovcnt, done, pos, total - done, sl, &run);
+                } else {
+                        int n = iov_slice(iov, iovcnt, done, run, sl);
+                        rc = iov_each(sl, n, pos, write_piece, q);
+                }
+                done += run;
+        }
+        if (sl != stackv)
+                free(sl);
+        return rc;
 }
 
 static int qcow2_flush(struct blk_backend *b)
@@ -741,6 +929,8 @@ static void qcow2_free(struct qcow2 *q)
         free(q->cbuf);
         free(q->cow);
         free(q->pending_free);
+        if (q->dfd >= 0 && q->dfd != q->fd)
+                close(q->dfd);
         if (q->fd >= 0)
                 close(q->fd);
         free(q);
@@ -803,6 +993,7 @@ static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly
                 return NULL;
         }
         q->fd = fd;
+        q->dfd = fd;
         snprintf(q->path, sizeof(q->path), "%s", path);
         struct stat st;
         if (fstat(fd, &st) < 0)
@@ -966,6 +1157,16 @@ static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly
                 if (pwrite_full(fd, z, 8, 88) < 0 || fdatasync(fd) < 0)
                         FAIL("qcow2 %s: cannot clear auto-clear features", path);
                 q->autoclear = 0;
+        }
+        /* cache=none: data clusters with O_DIRECT; clusters smaller than a
+         * direct-I/O block would share blocks with metadata, so stay buffered */
+        if (chain->direct && q->cs >= DIO_ALIGN) {
+                q->dfd = image_reopen_direct(fd, path, readonly, err, errlen);
+                if (q->dfd < 0) {
+                        q->dfd = fd;
+                        goto fail;
+                }
+                q->direct = true;
         }
         if (readonly && (q->incompat & INCOMPAT_DIRTY))
                 fprintf(stderr, "qcow2 %s: image is dirty; opened read-only\n", path);

@@ -354,8 +354,17 @@ struct virtio_device *virtio_blk_create_image(const struct guest_mem *mem, struc
                                               const char *path, const char *format, bool readonly,
                                               char *err, size_t errlen)
 {
+        return virtio_blk_create_image_ex(mem, loop, path, format, readonly, false, err, errlen);
+}
+
+struct virtio_device *virtio_blk_create_image_ex(const struct guest_mem *mem, struct evloop *loop,
+                                                 const char *path, const char *format,
+                                                 bool readonly, bool direct, char *err,
+                                                 size_t errlen)
+{
         (void)loop;
         struct image_locks locks;
-        struct blk_backend *be = blk_image_open_locked(path, format, readonly, &locks, err, errlen);
+        unsigned flags = (readonly ? IMAGE_OPEN_READONLY : 0) | (direct ? IMAGE_OPEN_DIRECT : 0);
+        struct blk_backend *be = blk_image_open_ex(path, format, flags, &locks, err, errlen);
         return be ? blk_create(mem, path, be, &locks, readonly, err, errlen) : NULL;
 }

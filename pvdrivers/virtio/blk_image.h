@@ -14,5 +14,10 @@
 struct virtio_device *virtio_blk_create_image(const struct guest_mem *mem, struct evloop *loop,
                                               const char *path, const char *format, bool readonly,
                                               char *err, size_t errlen);
+/* Same, with direct (cache=none): guest data with O_DIRECT (IMAGE_OPEN_DIRECT). */
+struct virtio_device *virtio_blk_create_image_ex(const struct guest_mem *mem, struct evloop *loop,
+                                                 const char *path, const char *format,
+                                                 bool readonly, bool direct, char *err,
+                                                 size_t errlen);
 
 #endif

@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../storage/image_internal.h"
 #include "virtio_core.h"
 
 struct blk_raw {
         struct blk_backend b;
         int fd;
+        bool direct; /* fd has O_DIRECT */
 };
 
 static int raw_fd(struct blk_backend *b)
@@ -21,49 +23,13 @@ static int raw_fd(struct blk_backend *b)
         return ((struct blk_raw *)b)->fd;
 }
 
-/* Advances a mutable iov copy past n bytes. */
-static void iov_advance(struct iovec **iov, int *cnt, size_t n)
-{
-        while (*cnt > 0 && n >= (*iov)->iov_len) {
-                n -= (*iov)->iov_len;
-                (*iov)++;
-                (*cnt)--;
-        }
-        if (*cnt > 0 && n) {
-                (*iov)->iov_base = (uint8_t *)(*iov)->iov_base + n;
-                (*iov)->iov_len -= n;
-        }
-}
-
-static int raw_rw(struct blk_backend *b, const struct iovec *in, int iovcnt, uint64_t off,
+static int raw_rw(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off,
                   bool write)
 {
-        struct iovec local[VIRTQ_MAX_CHAIN];
+        struct blk_raw *r = (struct blk_raw *)b;
         if (iovcnt > VIRTQ_MAX_CHAIN)
                 return -EINVAL;
-        memcpy(local, in, sizeof(*in) * (size_t)iovcnt);
-        struct iovec *iov = local;
-        int cnt = iovcnt;
-        while (cnt > 0) {
-                ssize_t n = write ? pwritev(raw_fd(b), iov, cnt, (off_t)off)
-                                  : preadv(raw_fd(b), iov, cnt, (off_t)off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0) {
-                        if (write)
-                                return -EIO;
-                        /* the file ends early: the rest reads as zeros */
-                        for (int i = 0; i < cnt; i++)
-                                memset(iov[i].iov_base, 0, iov[i].iov_len);
-                        return 0;
-                }
-                off += (uint64_t)n;
-                iov_advance(&iov, &cnt, (size_t)n);
-        }
-        return 0;
+        return image_file_rw(r->fd, r->direct, iov, iovcnt, off, write);
 }
 
 static int raw_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
@@ -126,6 +92,12 @@ static const struct blk_backend_ops raw_ops = {
 
 struct blk_backend *blk_raw_open(const char *path, bool readonly, char *err, size_t errlen)
 {
+        return blk_raw_open_ex(path, readonly, false, err, errlen);
+}
+
+struct blk_backend *blk_raw_open_ex(const char *path, bool readonly, bool direct, char *err,
+                                    size_t errlen)
+{
         int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
         if (fd < 0) {
                 snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(errno));
@@ -147,6 +119,19 @@ struct blk_backend *blk_raw_open(const char *path, bool readonly, char *err, siz
                 snprintf(err, errlen, "out of memory opening %s", path);
                 close(fd);
                 return NULL;
+        }
+        /* A size that is not a multiple of the direct-I/O block would grow
+         * on the first read-modify-write of the last block: stay buffered. */
+        if (direct && !(size % DIO_ALIGN)) {
+                int dfd = image_reopen_direct(fd, path, readonly, err, errlen);
+                if (dfd < 0) {
+                        close(fd);
+                        free(r);
+                        return NULL;
+                }
+                close(fd);
+                fd = dfd;
+                r->direct = true;
         }
         r->fd = fd;
         r->b = (struct blk_backend){.ops = &raw_ops, .size = size, .readonly = readonly};

@@ -1,7 +1,8 @@
 /* Drives an image through the blk_backend API for the storage tests.
  *   random IMG FMT MIRROR SEED COUNT  random writes/zeroes, mirrored into a raw file
  *   crash IMG SEED                    endless slot writes; prints "flushed N" after flushes
- *   verify IMG SEED N                 the first N slots of a crash run read back */
+ *   verify IMG SEED N                 the first N slots of a crash run read back
+ * STORAGE_WRITER_DIRECT=1 opens with IMAGE_OPEN_DIRECT (cache=none). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,7 +33,11 @@ static void fill(uint8_t *p, size_t n, uint64_t seed)
 static struct blk_backend *open_or_die(const char *path, const char *fmt, bool ro)
 {
         char err[512];
-        struct blk_backend *b = blk_image_open(path, fmt, ro, err, sizeof(err));
+        /* STORAGE_WRITER_DIRECT=1: cache=none (O_DIRECT data) */
+        const char *direct = getenv("STORAGE_WRITER_DIRECT");
+        unsigned flags = (ro ? IMAGE_OPEN_READONLY : 0) |
+                         (direct && !strcmp(direct, "1") ? IMAGE_OPEN_DIRECT : 0);
+        struct blk_backend *b = blk_image_open_ex(path, fmt, flags, NULL, err, sizeof(err));
         if (!b) {
                 fprintf(stderr, "storage_writer: %s\n", err);
                 exit(1);

@@ -13,13 +13,14 @@ import tempfile
 import time
 
 TI, WRITER = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-RUNS = 20
+RUNS = 50
 rnd = random.Random(int(os.environ.get("STORAGE_CRASH_SEED", time.time())))
 failures = 0
 
 
-def kill_at_random(img, seed, delay):
-    p = subprocess.Popen([WRITER, "crash", img, str(seed)], stdout=subprocess.PIPE)
+def kill_at_random(img, seed, delay, direct):
+    env = dict(os.environ, STORAGE_WRITER_DIRECT="1" if direct else "0")
+    p = subprocess.Popen([WRITER, "crash", img, str(seed)], stdout=subprocess.PIPE, env=env)
     flushed, buf, deadline = 0, b"", time.monotonic() + delay
     while True:
         left = deadline - time.monotonic()
@@ -68,7 +69,8 @@ with tempfile.TemporaryDirectory(prefix="tandem-crash-") as d:
                             "160M"], check=True)
         seed = rnd.randrange(1, 1 << 30)
         delay = rnd.uniform(0.02, 0.3)
-        flushed = kill_at_random(img, seed, delay)
+        direct = run % 4 < 2  # half the writers use cache=none (O_DIRECT data)
+        flushed = kill_at_random(img, seed, delay, direct)
         verdict = []
         if fmt == "qcow2":
             c = subprocess.run(["qemu-img", "check", img], capture_output=True, text=True)
@@ -79,7 +81,7 @@ with tempfile.TemporaryDirectory(prefix="tandem-crash-") as d:
         if v.returncode:
             verdict.append(v.stderr.strip())
         status = "FAIL" if verdict else "ok  "
-        print(f"{status} run {run}: {fmt} seed {seed} killed after {delay:.2f}s, "
+        print(f"{status} run {run}: {fmt}{' direct' if direct else ''} seed {seed} killed after {delay:.2f}s, "
               f"{flushed} writes flushed {'; '.join(verdict)}")
         failures += bool(verdict)
         os.unlink(img)

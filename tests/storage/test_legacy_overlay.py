@@ -38,7 +38,7 @@ r = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.img",
 if r.returncode != 0:
     fail("qemu-img create: " + r.stderr)
 
-vm = Legacy(overlay)
+vm = Legacy(overlay + ",cache=none")  # the PV disk with O_DIRECT data
 try:
     vm.connect()
     login(vm, "1002", "4321")
