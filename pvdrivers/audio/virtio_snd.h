@@ -33,7 +33,8 @@ struct virtio_snd_stats {
         int64_t sink_latency_us; /* backend latency after the last write, -1 unknown */
 };
 
-/* loop paces playback (a timerfd on it); audio is the domain's backend and
+/* loop paces playback (a timerfd on it); without one (device tests) every
+ * buffer plays as soon as it is queued. audio is the domain's backend and
  * stays owned by the caller. */
 struct virtio_device *virtio_snd_create(const struct guest_mem *mem, struct evloop *loop,
                                         struct audio *audio, char *err, size_t errlen);
