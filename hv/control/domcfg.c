@@ -855,9 +855,9 @@ void domcfg_vmm_args(const struct domcfg *cfg, const char *control_path, const c
                 add(out, buf);
         }
         net_vif_vmm_args(cfg, out);
-        /* usbdev=[...]: an xHCI controller; tandemd's USB policy attaches the
-         * devices at runtime (api_usb.c). */
-        if (cfg->n_usbdevs && cfg->type != DOM_TYPE_LEGACY) {
+        /* usbdev=[...]: an xHCI controller (PV USB for the legacy guest);
+         * tandemd's USB policy attaches the devices at runtime (api_usb.c). */
+        if (cfg->n_usbdevs) {
                 add(out, "--usb");
                 add(out, "none");
         }

@@ -15,6 +15,7 @@
 #include "../../pvdrivers/virtio/blk_image.h"
 #include "../../pvdrivers/virtio/devices.h"
 #include "../display/display.h"
+#include "../usb/pvusb.h"
 #include "../vmm/boot.h"
 #include "../vmm/console_mux.h"
 #include "../vmm/control.h"
@@ -149,6 +150,12 @@ struct legacy_domain *legacy_setup(struct vm *vm, struct control *ctl, const str
                 if (!n || legacy_bus_add(d, n, err, errlen) < 0)
                         goto fail;
                 net_stats_add(ctl, n); /* "net" in the stats reply */
+        }
+        if (cfg->nusb) {
+                /* PV USB: printer-class devices for the receipts (pv-abi.md §8). */
+                struct virtio_device *u = pvusb_setup(vm, ctl, cfg->usb, cfg->nusb, err, errlen);
+                if (!u || legacy_bus_add(d, u, err, errlen) < 0)
+                        goto fail;
         }
         d->display = display_create(vm, ctl, TANDEM_DISPLAY_TEXT, cols, rows, LEGACY_MAX_COLS,
                                     LEGACY_MAX_ROWS, LEGACY_DISPLAY_GPA, err, errlen);

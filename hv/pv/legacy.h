@@ -25,6 +25,8 @@ struct legacy_config {
         const char *const *nets;  /* --net specs: PV network devices (docs/net.md) */
         unsigned nnets;
         const char *name; /* domain name, for default MACs; NULL = "" */
+        const char *const *usb; /* --usb specs: devices on PV USB (docs/usb.md) */
+        unsigned nusb;          /* 0: no PV USB device */
 };
 
 /* Call after boot_pvh_load. Refuses an image without the Tandem ABI note or

@@ -1,5 +1,6 @@
 /* --usb SPEC: parses device specs, creates the devices, then the controller;
- * and the VMM control commands that plug devices in and out at runtime. */
+ * and the VMM control commands that plug devices in and out at runtime, for
+ * xHCI here and for the legacy guest's PV USB (pvusb_setup). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,7 @@
 #include "usb.h"
 #include "xhci.h"
 
-struct usb_bus {
-        struct vm *vm;
-        struct xhci *xhci;
-};
-
-static struct usb_device *create_device(struct vm *vm, const char *spec, char *err, size_t errlen)
+struct usb_device *usb_device_from_spec(struct vm *vm, const char *spec, char *err, size_t errlen)
 {
         if (strcmp(spec, "kbd") == 0)
                 return usb_kbd_create(err, errlen);
@@ -49,10 +45,10 @@ static int cmd_list(void *opaque, struct control_client *c, json_object *req, js
                     const char **error, int *fd_out)
 {
         (void)c, (void)req, (void)error, (void)fd_out;
-        struct usb_bus *b = opaque;
+        struct usb_hc *b = opaque;
         json_object *ports = json_object_new_array();
-        for (unsigned p = 1; p <= XHCI_PORTS; p++) {
-                struct usb_device *d = xhci_port_device(b->xhci, p);
+        for (unsigned p = 1; p <= b->nports; p++) {
+                struct usb_device *d = b->device(b->ctx, p);
                 if (!d)
                         continue;
                 char id[10];
@@ -73,7 +69,7 @@ static int cmd_attach(void *opaque, struct control_client *c, json_object *req, 
                       const char **error, int *fd_out)
 {
         (void)c, (void)fd_out;
-        struct usb_bus *b = opaque;
+        struct usb_hc *b = opaque;
         json_object *spec;
         if (!json_object_object_get_ex(req, "spec", &spec) ||
             !json_object_is_type(spec, json_type_string)) {
@@ -81,10 +77,11 @@ static int cmd_attach(void *opaque, struct control_client *c, json_object *req, 
                 return -1;
         }
         char err[256];
-        struct usb_device *d = create_device(b->vm, json_object_get_string(spec), err, sizeof(err));
+        struct usb_device *d =
+            usb_device_from_spec(b->vm, json_object_get_string(spec), err, sizeof(err));
         if (!d)
                 return fail(reply, error, err);
-        int port = xhci_attach(b->xhci, d, err, sizeof(err));
+        int port = b->attach(b->ctx, d, err, sizeof(err));
         if (port < 0) {
                 usb_device_destroy(d);
                 return fail(reply, error, err);
@@ -97,7 +94,7 @@ static int cmd_detach(void *opaque, struct control_client *c, json_object *req, 
                       const char **error, int *fd_out)
 {
         (void)c, (void)fd_out, (void)reply;
-        struct usb_bus *b = opaque;
+        struct usb_hc *b = opaque;
         json_object *port;
         if (!json_object_object_get_ex(req, "port", &port) ||
             !json_object_is_type(port, json_type_int)) {
@@ -105,11 +102,33 @@ static int cmd_detach(void *opaque, struct control_client *c, json_object *req, 
                 return -1;
         }
         int64_t p = json_object_get_int64(port);
-        if (p < 1 || p > XHCI_PORTS || xhci_detach(b->xhci, (unsigned)p) < 0) {
+        if (p < 1 || p > b->nports || b->detach(b->ctx, (unsigned)p) < 0) {
                 *error = "usb-detach: no device on that port";
                 return -1;
         }
         return 0;
+}
+
+void usb_hc_register(struct control *ctl, struct usb_hc *hc)
+{
+        control_register(ctl, "usb-list", cmd_list, hc);
+        control_register(ctl, "usb-attach", cmd_attach, hc);
+        control_register(ctl, "usb-detach", cmd_detach, hc);
+}
+
+static int hc_xhci_attach(void *ctx, struct usb_device *dev, char *err, size_t errlen)
+{
+        return xhci_attach(ctx, dev, err, errlen);
+}
+
+static int hc_xhci_detach(void *ctx, unsigned port)
+{
+        return xhci_detach(ctx, port);
+}
+
+static struct usb_device *hc_xhci_device(void *ctx, unsigned port)
+{
+        return xhci_port_device(ctx, port);
 }
 
 int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const char *const *specs,
@@ -126,7 +145,7 @@ int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const cha
         for (unsigned i = 0; i < n; i++) {
                 if (strcmp(specs[i], "none") == 0)
                         continue; /* just the controller, for usb-attach later */
-                devs[ndev] = create_device(vm, specs[i], err, errlen);
+                devs[ndev] = usb_device_from_spec(vm, specs[i], err, errlen);
                 if (!devs[ndev]) {
                         while (ndev--)
                                 usb_device_destroy(devs[ndev]);
@@ -147,16 +166,18 @@ int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const cha
                         return -1; /* attached ones go with the bus */
                 }
         if (ctl) {
-                struct usb_bus *b = calloc(1, sizeof(*b)); /* lives as long as the VMM */
+                struct usb_hc *b = calloc(1, sizeof(*b)); /* lives as long as the VMM */
                 if (!b) {
                         snprintf(err, errlen, "usb: out of memory");
                         return -1;
                 }
-                b->vm = vm;
-                b->xhci = x;
-                control_register(ctl, "usb-list", cmd_list, b);
-                control_register(ctl, "usb-attach", cmd_attach, b);
-                control_register(ctl, "usb-detach", cmd_detach, b);
+                *b = (struct usb_hc){.vm = vm,
+                                     .nports = XHCI_PORTS,
+                                     .attach = hc_xhci_attach,
+                                     .detach = hc_xhci_detach,
+                                     .device = hc_xhci_device,
+                                     .ctx = x};
+                usb_hc_register(ctl, b);
         }
         return 0;
 }

@@ -17,4 +17,23 @@ struct control;
 int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const char *const *specs,
               unsigned n, char *err, size_t errlen);
 
+struct usb_device;
+
+/* Creates the device a --usb spec names (not "none"). NULL with a reason. */
+struct usb_device *usb_device_from_spec(struct vm *vm, const char *spec, char *err, size_t errlen);
+
+/* A host controller as the control commands see it: xHCI or PV USB. */
+struct usb_hc {
+        struct vm *vm;
+        unsigned nports;
+        /* Takes ownership of dev; returns its port (1-based) or -1. */
+        int (*attach)(void *ctx, struct usb_device *dev, char *err, size_t errlen);
+        int (*detach)(void *ctx, unsigned port); /* 0, or -1: empty port */
+        struct usb_device *(*device)(void *ctx, unsigned port);
+        void *ctx;
+};
+/* Registers usb-list, usb-attach {spec} and usb-detach {port} for hc, which
+ * must live as long as the VMM. */
+void usb_hc_register(struct control *ctl, struct usb_hc *hc);
+
 #endif

@@ -229,6 +229,8 @@ static int load_guest(struct vmm *v, char *err, size_t errlen)
                     .nets = v->opt.net,
                     .nnets = v->opt.nnets,
                     .name = v->opt.name,
+                    .usb = v->opt.usb,
+                    .nusb = v->opt.nusb,
                 };
                 return legacy_setup(vm, v->ctl, &img, &lc, err, errlen) ? 0 : -1;
         }

@@ -46,7 +46,8 @@ static const char usage[] =
     "                       default MAC is derived from --name (docs/net.md)\n"
     "  --usb SPEC           a USB device on the xHCI controller: kbd, storage:PATH,\n"
     "                       printer:PATH, host:BUS-PORT[.PORT] or host:VVVV:PPPP\n"
-    "                       (libusb passthrough), none (repeatable)\n"
+    "                       (libusb passthrough), none (repeatable); on PV USB for\n"
+    "                       the --legacy guest\n"
     "  --control PATH       the control socket (JSON lines; docs/vmm-control.md)\n"
     "  --count-instructions single-step every vCPU to count guest instructions\n"
     "                       (a measurement mode, hundreds of times slower; `stats`)\n"
@@ -297,11 +298,6 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
         if (o->legacy && (o->initrd || o->cmdline || o->fb_width)) {
                 snprintf(err, errlen,
                          "--initrd, --cmdline and --fb apply to --kernel guests, not --legacy");
-                return -1;
-        }
-        if (o->legacy && o->nusb) {
-                snprintf(err, errlen,
-                         "--usb applies to --kernel guests (the legacy guest has PV USB)");
                 return -1;
         }
         if (o->kernel && o->printer) {

@@ -4,6 +4,7 @@
  * its receipt is printed. */
 #include "../../pvdrivers/legacy/printer.h"
 #include "../../pvdrivers/legacy/soundfront.h"
+#include "../../pvdrivers/legacy/usbfront.h"
 #include "../kernel/fat16.h"
 #include "../kernel/kernel.h"
 #include "../kernel/lib.h"
@@ -451,6 +452,14 @@ static bool check_runner(void)
         return true;
 }
 
+/* A PV USB printer, when one is attached, gets the receipts; else the
+ * domain's spool printer (PRINTER_WRITE). */
+static int print_bytes(const char *buf, int n)
+{
+        int r = usb_printer_write(buf, (size_t)n);
+        return r == TPV_ENODEV ? pv_printer_write(buf, (size_t)n) : r;
+}
+
 static void print_receipt(const struct ticket *t, const struct runner *r, bool cancel)
 {
         char buf[512];
@@ -469,7 +478,7 @@ static void print_receipt(const struct ticket *t, const struct runner *r, bool c
                     t->stamp[8], t->stamp[9], t->stamp[10], t->stamp[11], t->stamp[12],
                     t->stamp[13], t->operator_id, t->race, r ? r->track : "?", r ? r->post : "",
                     t->runner, t->name, t->stake / 100, t->stake % 100, t->number);
-        if (pv_printer_write(buf, (size_t)n) < 0)
+        if (print_bytes(buf, n) < 0)
                 set_message(A_ERROR, "TICKET SAVED BUT RECEIPT NOT PRINTED - CHECK PRINTER");
 }
 
@@ -627,8 +636,9 @@ static void print_totals(void)
                     " TOTAL STAKES SEK %u.%02u\r\n"
                     "================================\r\n\f",
                     stamp, t.sold, t.cancelled, t.stake / 100, t.stake % 100);
-        set_message(pv_printer_write(buf, (size_t)n) < 0 ? A_ERROR : A_OK,
-                    pv_printer_present() ? "TOTALS PRINTED" : "NO PRINTER");
+        set_message(print_bytes(buf, n) < 0 ? A_ERROR : A_OK,
+                    usb_printer_present() || pv_printer_present() ? "TOTALS PRINTED"
+                                                                  : "NO PRINTER");
 }
 
 /* ---- input ---- */
