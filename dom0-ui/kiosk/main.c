@@ -1,67 +1,120 @@
-/* tandem-kiosk: one domain full screen, no admin actions. A hotkey (F12 by
- * default) switches to the next allowed domain; an OSD says what happens.
- *   tandem-kiosk [--socket TANDEMD] [--hotkey F12] [--theme FILE] DOMAIN...
+/* tandem-kiosk: one domain full screen, no admin actions. When tandemd has a
+ * phase plan applied, the kiosk shows what the current phase's "kiosk"
+ * section names and the hotkey (F12 by default) switches only where the
+ * plan's switches allow; it follows phase changes as they happen. Without a
+ * plan it shows the DOMAINs given and the hotkey cycles through them.
+ *   tandem-kiosk [--socket TANDEMD] [--hotkey F12] [--theme FILE] [DOMAIN...]
  * Displays come from tandemd ("display" method); DOMAIN=SOCKET instead reads
  * a VMM control socket directly (a developer option). */
 #include <SDL.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cp850.h"
 #include "fit.h"
 #include "keymap_us.h"
+#include "kiosk_plan.h"
+#include "kiosk_theme.h"
+#include "message.h"
 #include "screenshot.h"
 #include "tandem_client.h"
-#include "textrender.h"
 
 #define MAX_DOMAINS 8
+#define OSD_MS      3000
+/* while tandemd applies a phase, ask again this often: the last step's
+ * state event can come before the phase is recorded */
+#define APPLYING_RECHECK_MS 300
 
 struct kiosk {
         SDL_Window *win;
         SDL_Renderer *ren;
         SDL_Texture *tex;
         int tex_w, tex_h;
-        struct cellfont *font, *osd_font;
-        char *names[MAX_DOMAINS], *sockets[MAX_DOMAINS];
-        const char *tandemd; /* NULL: libtandem's default socket */
+        struct cellfont *font, *osd_font, *state_font;
+        struct kiosk_theme theme;
+        /* what is shown now: the plan's domains, or the command line's */
+        char names[MAX_DOMAINS][KIOSK_PLAN_NAME];
+        const char *sockets[MAX_DOMAINS];
         int ndomains, current;
+        char *arg_names[MAX_DOMAINS];
+        const char *arg_sockets[MAX_DOMAINS];
+        int nargs;
+        struct kiosk_plan plan;
+        bool plan_mode;
+        const char *tandemd; /* NULL: libtandem's default socket */
+        struct tandem_client *calls, *events;
+        Uint32 recheck_at; /* 0: none */
         struct vmmview *view;
-        char osd[320];
+        SDL_Texture *osd_tex, *failure_tex;
+        int osd_w, osd_h, failure_w, failure_h;
         Uint32 osd_until;
-        char failure[320];
 };
 
-static void osd(struct kiosk *k, const char *msg)
+static void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void klog(const char *fmt, ...)
 {
-        snprintf(k->osd, sizeof(k->osd), "%s", msg);
-        k->osd_until = SDL_GetTicks() + 3000;
+        /* TANDEM_KIOSK_LOG=1: what the kiosk shows and says, on stderr */
+        if (!getenv("TANDEM_KIOSK_LOG"))
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "tandem-kiosk: ");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
 }
 
-static void show_domain(struct kiosk *k, int i)
+static SDL_Texture *message_texture(struct kiosk *k, const struct cellfont *f, const char *text,
+                                    uint8_t attr, int *w, int *h)
 {
-        vmmview_close(k->view);
-        k->view = NULL;
-        k->current = i;
-        char err[256], msg[300];
-        snprintf(msg, sizeof(msg), "%s starting\u2026", k->names[i]);
-        osd(k, msg);
-        if (k->sockets[i]) {
-                k->view = vmmview_open(k->sockets[i], err, sizeof(err));
-        } else {
-                struct tandem_error terr;
-                struct tandem_client *cl = tandem_connect(k->tandemd, &terr);
-                int fd = -1;
-                if (cl && tandem_display_open(cl, k->names[i], &fd, &terr) == 0)
-                        k->view = vmmview_open_fd(fd, err, sizeof(err));
-                if (cl)
-                        tandem_close(cl);
-        }
-        k->failure[0] = 0;
-        if (!k->view)
-                snprintf(k->failure, sizeof(k->failure), "%s is not available", k->names[i]);
-        SDL_SetWindowTitle(k->win, k->names[i]);
+        uint32_t mw, mh;
+        uint32_t *pix = message_render(f, text, attr, &mw, &mh);
+        if (!pix)
+                return NULL;
+        SDL_Texture *t = SDL_CreateTexture(k->ren, SDL_PIXELFORMAT_RGB888, SDL_TEXTUREACCESS_STATIC,
+                                           (int)mw, (int)mh);
+        if (t)
+                SDL_UpdateTexture(t, NULL, pix, (int)mw * 4);
+        free(pix);
+        *w = (int)mw, *h = (int)mh;
+        return t;
+}
+
+static void osd(struct kiosk *k, uint8_t attr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void osd(struct kiosk *k, uint8_t attr, const char *fmt, ...)
+{
+        char msg[320];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        klog("osd: %s", msg);
+        if (k->osd_tex)
+                SDL_DestroyTexture(k->osd_tex);
+        k->osd_tex = message_texture(k, k->osd_font, msg, attr, &k->osd_w, &k->osd_h);
+        k->osd_until = SDL_GetTicks() + OSD_MS;
+}
+
+static void set_failure(struct kiosk *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_failure(struct kiosk *k, const char *fmt, ...)
+{
+        if (k->failure_tex)
+                SDL_DestroyTexture(k->failure_tex);
+        k->failure_tex = NULL;
+        if (!fmt)
+                return;
+        char msg[320];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        klog("state: %s", msg);
+        k->failure_tex = message_texture(k, k->state_font, msg, k->theme.alert_attr, &k->failure_w,
+                                         &k->failure_h);
 }
 
 /* Full re-upload of the guest screen; called only when frames arrive. */
@@ -71,13 +124,14 @@ static void upload(struct kiosk *k)
         char err[256];
         if (!k->view)
                 return;
+        const char *name = k->names[k->current];
         if (vmmview_geometry(k->view, &g, err, sizeof(err)) < 0) {
-                snprintf(k->failure, sizeof(k->failure), "%s: %s", k->names[k->current], err);
+                set_failure(k, "%s: %s", name, err);
                 return;
         }
         if (g.state == TANDEM_DISPLAY_CRASHED || g.state == TANDEM_DISPLAY_STOPPED) {
-                snprintf(k->failure, sizeof(k->failure), "%s is %s", k->names[k->current],
-                         g.state == TANDEM_DISPLAY_CRASHED ? "out of service" : "stopped");
+                set_failure(k, "%s is %s", name,
+                            g.state == TANDEM_DISPLAY_CRASHED ? "out of service" : "stopped");
                 return;
         }
         uint32_t w, h;
@@ -95,55 +149,199 @@ static void upload(struct kiosk *k)
         free(pix);
 }
 
-static void draw_text(struct kiosk *k, const char *utf8, int x, int y, uint32_t fg, uint32_t bg)
+static void open_view(struct kiosk *k)
 {
-        /* OSD text through the same cell font machinery (ASCII/CP850 subset) */
-        size_t n = strlen(utf8);
-        uint8_t cells[2 * 160];
-        size_t cols = 0;
-        for (size_t i = 0; i < n && cols < 160;) {
-                uint32_t cp;
-                size_t len = utf8_get(utf8 + i, n - i, &cp);
-                if (!len)
-                        break;
-                i += len;
-                int b = cp == 0x2026 ? '.' : cp850_from_unicode(cp);
-                cells[2 * cols] = (uint8_t)(b < 0 ? '?' : b);
-                cells[2 * cols + 1] = 0x0F;
-                cols++;
+        vmmview_close(k->view);
+        k->view = NULL;
+        if (k->tex)
+                SDL_DestroyTexture(k->tex);
+        k->tex = NULL;
+        const char *name = k->names[k->current];
+        char err[256] = "";
+        if (k->sockets[k->current]) {
+                k->view = vmmview_open(k->sockets[k->current], err, sizeof(err));
+        } else {
+                struct tandem_error terr;
+                struct tandem_client *cl = k->calls ? k->calls : tandem_connect(k->tandemd, &terr);
+                int fd = -1;
+                if (cl && tandem_display_open(cl, name, &fd, &terr) == 0)
+                        k->view = vmmview_open_fd(fd, err, sizeof(err));
+                if (cl && cl != k->calls)
+                        tandem_close(cl);
         }
-        if (!cols)
+        if (k->view) {
+                set_failure(k, NULL);
+                upload(k);
+        } else {
+                set_failure(k, "%s is not available", name);
+        }
+}
+
+static void show_domain(struct kiosk *k, int i)
+{
+        k->current = i;
+        klog("showing %s", k->names[i]);
+        osd(k, k->theme.osd_attr, "%s starting\u2026", k->names[i]);
+        open_view(k);
+        SDL_SetWindowTitle(k->win, k->names[i]);
+}
+
+static void use_arguments(struct kiosk *k)
+{
+        k->ndomains = k->nargs;
+        for (int i = 0; i < k->nargs; i++) {
+                snprintf(k->names[i], sizeof(k->names[i]), "%s", k->arg_names[i]);
+                k->sockets[i] = k->arg_sockets[i];
+        }
+}
+
+/* Takes the phase tandemd reports: shows the first domain of its kiosk
+ * section unless the one on screen is still among them. */
+static void follow_plan(struct kiosk *k, const struct kiosk_plan *p)
+{
+        bool was = k->plan_mode, same = was && kiosk_plan_equal(&k->plan, p);
+        k->recheck_at = p->applying ? SDL_GetTicks() + APPLYING_RECHECK_MS : 0;
+        if (kiosk_plan_active(p)) {
+                if (same)
+                        return;
+                int keep = was ? kiosk_plan_index(p, k->names[k->current]) : -1;
+                k->plan = *p;
+                k->plan_mode = true;
+                k->ndomains = (int)p->n_shows;
+                for (size_t i = 0; i < p->n_shows; i++) {
+                        snprintf(k->names[i], sizeof(k->names[i]), "%s", p->shows[i]);
+                        k->sockets[i] = NULL;
+                }
+                klog("phase %d: shows %zu domain(s), %zu switch(es)", p->phase, p->n_shows,
+                     p->n_switches);
+                if (keep >= 0) {
+                        k->current = keep;
+                        osd(k, k->theme.osd_attr, "Phase %d: %s", p->phase, p->title);
+                } else {
+                        show_domain(k, 0);
+                }
                 return;
-        struct text_screen s = {cells, (uint32_t)cols, 1, (uint32_t)cols * 2, false, 0, 0};
-        int w = (int)(cols * k->osd_font->cell_w), h = (int)k->osd_font->cell_h;
-        uint32_t *pix = malloc((size_t)w * h * 4);
-        text_render_all(k->osd_font, &s, pix, (size_t)w);
-        for (int i = 0; i < w * h; i++)
-                pix[i] = pix[i] == 0 ? bg : fg; /* palette black bg, white fg */
-        SDL_Texture *t =
-            SDL_CreateTexture(k->ren, SDL_PIXELFORMAT_RGB888, SDL_TEXTUREACCESS_STATIC, w, h);
-        SDL_UpdateTexture(t, NULL, pix, w * 4);
-        SDL_Rect dst = {x, y, w, h};
-        SDL_RenderCopy(k->ren, t, NULL, &dst);
-        SDL_DestroyTexture(t);
-        free(pix);
+        }
+        k->plan = *p;
+        if (!was && k->ndomains)
+                return;
+        k->plan_mode = false;
+        klog("no phase plan applied");
+        use_arguments(k);
+        if (k->ndomains) {
+                show_domain(k, 0);
+        } else {
+                vmmview_close(k->view);
+                k->view = NULL;
+                set_failure(k, "No phase plan is applied");
+        }
+}
+
+static void refresh_plan(struct kiosk *k)
+{
+        if (!k->calls)
+                return;
+        struct kiosk_plan p;
+        char err[256];
+        if (kiosk_plan_read(k->calls, &p, err, sizeof(err)) < 0) {
+                klog("%s", err);
+                return;
+        }
+        follow_plan(k, &p);
+}
+
+static void hotkey(struct kiosk *k)
+{
+        if (!k->ndomains)
+                return;
+        if (!k->plan_mode) {
+                show_domain(k, (k->current + 1) % k->ndomains);
+                return;
+        }
+        int next = kiosk_plan_next(&k->plan, k->current);
+        if (next < 0) {
+                osd(k, k->theme.alert_attr, "No switch from %s in phase %d", k->names[k->current],
+                    k->plan.phase);
+                return;
+        }
+        show_domain(k, next);
+}
+
+/* tandemd's state and event-log stream: phase steps start and stop domains,
+ * so each such event is a moment to ask what the phase is now. Returns
+ * whether the screen needs a redraw. */
+static bool drain_daemon_events(struct kiosk *k)
+{
+        if (!k->events)
+                return false;
+        json_object *ev, *v;
+        struct tandem_error err;
+        bool ask = false, dirty = false;
+        int rc;
+        while ((rc = tandem_next_event(k->events, 0, &ev, &err)) == 1) {
+                ask = true;
+                const char *dom =
+                    json_object_object_get_ex(ev, "domain", &v) ? json_object_get_string(v) : NULL;
+                const char *state =
+                    json_object_object_get_ex(ev, "state", &v) ? json_object_get_string(v) : NULL;
+                /* the domain on screen came (back) up: take its display */
+                if (dom && state && !strcmp(state, "running") && k->ndomains && !k->view &&
+                    !strcmp(dom, k->names[k->current])) {
+                        open_view(k);
+                        dirty = true;
+                }
+                json_object_put(ev);
+        }
+        if (rc < 0) {
+                klog("tandemd event stream ended: %s", err.message);
+                tandem_close(k->events);
+                k->events = NULL;
+        }
+        if (ask) {
+                refresh_plan(k);
+                dirty = true;
+        }
+        return dirty;
+}
+
+static void connect_daemon(struct kiosk *k)
+{
+        struct tandem_error err;
+        k->calls = tandem_connect(k->tandemd, &err);
+        if (!k->calls) {
+                klog("tandemd: %s", err.message);
+                return;
+        }
+        static const char *const topics[] = {"state", "event", NULL};
+        k->events = tandem_connect(k->tandemd, &err);
+        if (k->events && tandem_subscribe(k->events, topics, NULL, &err) < 0) {
+                tandem_close(k->events);
+                k->events = NULL;
+        }
+        if (!k->events)
+                klog("tandemd events: %s", err.message);
 }
 
 static void redraw(struct kiosk *k)
 {
         int ow, oh;
         SDL_GetRendererOutputSize(k->ren, &ow, &oh);
-        SDL_SetRenderDrawColor(k->ren, 0, 0, 0, 255);
+        uint32_t bg = k->theme.background;
+        SDL_SetRenderDrawColor(k->ren, (Uint8)(bg >> 16), (Uint8)(bg >> 8), (Uint8)bg, 255);
         SDL_RenderClear(k->ren);
-        if (k->failure[0]) {
-                draw_text(k, k->failure, 40, oh / 2, 0xFF6B60, 0x000000);
+        if (k->failure_tex) {
+                SDL_Rect dst = {(ow - k->failure_w) / 2, (oh - k->failure_h) / 2, k->failure_w,
+                                k->failure_h};
+                SDL_RenderCopy(k->ren, k->failure_tex, NULL, &dst);
         } else if (k->tex) {
                 struct fit_rect f = fit_compute(k->tex_w, k->tex_h, ow, oh, 1, true);
                 SDL_Rect dst = {(int)f.x, (int)f.y, (int)f.w, (int)f.h};
                 SDL_RenderCopy(k->ren, k->tex, NULL, &dst);
         }
-        if (k->osd[0] && SDL_GetTicks() < k->osd_until)
-                draw_text(k, k->osd, 20, 20, 0xFFFFFF, 0x202830);
+        if (k->osd_tex && SDL_GetTicks() < k->osd_until) {
+                SDL_Rect dst = {20, 20, k->osd_w, k->osd_h};
+                SDL_RenderCopy(k->ren, k->osd_tex, NULL, &dst);
+        }
         SDL_RenderPresent(k->ren);
 }
 
@@ -168,10 +366,9 @@ static void on_frame(void *opaque, const struct vmmview_rect *r)
         *(bool *)opaque = true;
 }
 
-int main(int argc, char **argv)
+static int parse_args(struct kiosk *k, int argc, char **argv, const char **hotkey,
+                      const char **theme)
 {
-        struct kiosk k = {0};
-        const char *hotkey = "F12";
         static const struct option opts[] = {{"hotkey", required_argument, NULL, 'k'},
                                              {"theme", required_argument, NULL, 't'},
                                              {"socket", required_argument, NULL, 's'},
@@ -179,42 +376,72 @@ int main(int argc, char **argv)
         int c;
         while ((c = getopt_long(argc, argv, "k:t:s:", opts, NULL)) != -1) {
                 if (c == 'k')
-                        hotkey = optarg;
+                        *hotkey = optarg;
                 else if (c == 's')
-                        k.tandemd = optarg;
-                else if (c != 't')
-                        return 2;
+                        k->tandemd = optarg;
+                else if (c == 't')
+                        *theme = optarg;
+                else
+                        return -1;
         }
-        for (int i = optind; i < argc && k.ndomains < MAX_DOMAINS; i++) {
+        for (int i = optind; i < argc; i++) {
                 char *eq = strchr(argv[i], '=');
                 if (eq)
                         *eq = 0;
-                if (!argv[i][0]) {
+                if (!argv[i][0] || strlen(argv[i]) >= KIOSK_PLAN_NAME) {
                         fprintf(stderr, "tandem-kiosk: %s: expected DOMAIN or DOMAIN=SOCKET\n",
-                                eq ? eq + 1 : "");
-                        return 2;
+                                argv[i][0] ? argv[i]
+                                : eq       ? eq + 1
+                                           : "");
+                        return -1;
                 }
-                k.names[k.ndomains] = argv[i];
-                k.sockets[k.ndomains++] = eq ? eq + 1 : NULL;
+                if (k->nargs == MAX_DOMAINS) {
+                        fprintf(stderr, "tandem-kiosk: at most %d domains\n", MAX_DOMAINS);
+                        return -1;
+                }
+                k->arg_names[k->nargs] = argv[i];
+                k->arg_sockets[k->nargs++] = eq ? eq + 1 : NULL;
         }
-        if (!k.ndomains) {
-                fprintf(
-                    stderr,
-                    "usage: tandem-kiosk [--socket TANDEMD] [--hotkey KEY] DOMAIN[=SOCKET]...\n");
+        return 0;
+}
+
+static int open_fonts(struct kiosk *k)
+{
+        char err[256];
+        const char *path = cellfont_default_path();
+        k->font = cellfont_open(path, 16, err, sizeof(err));
+        if (k->font)
+                k->osd_font = cellfont_open(path, k->theme.osd_font_px, err, sizeof(err));
+        if (k->osd_font)
+                k->state_font = cellfont_open(path, k->theme.state_font_px, err, sizeof(err));
+        if (!k->state_font) {
+                fprintf(stderr, "tandem-kiosk: %s\n", err);
+                return -1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct kiosk k = {0};
+        const char *hotkey_name = "F12", *theme = NULL;
+        if (parse_args(&k, argc, argv, &hotkey_name, &theme) < 0) {
+                fprintf(stderr, "usage: tandem-kiosk [--socket TANDEMD] [--hotkey KEY] "
+                                "[--theme FILE] [DOMAIN[=SOCKET]...]\n");
                 return 2;
         }
-        SDL_Keycode hot = SDL_GetKeyFromName(hotkey);
+        SDL_Keycode hot = SDL_GetKeyFromName(hotkey_name);
         if (hot == SDLK_UNKNOWN) {
-                fprintf(stderr, "tandem-kiosk: unknown hotkey %s\n", hotkey);
+                fprintf(stderr, "tandem-kiosk: unknown hotkey %s\n", hotkey_name);
                 return 2;
         }
         char err[256];
-        k.font = cellfont_open(cellfont_default_path(), 16, err, sizeof(err));
-        k.osd_font = cellfont_open(cellfont_default_path(), 28, err, sizeof(err));
-        if (!k.font || !k.osd_font) {
+        if (kiosk_theme_load(theme, &k.theme, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tandem-kiosk: %s\n", err);
-                return 1;
+                return 2;
         }
+        if (open_fonts(&k) < 0)
+                return 1;
         if (SDL_Init(SDL_INIT_VIDEO) < 0) {
                 fprintf(stderr, "tandem-kiosk: %s\n", SDL_GetError());
                 return 1;
@@ -230,8 +457,19 @@ int main(int argc, char **argv)
                 fprintf(stderr, "tandem-kiosk: %s\n", SDL_GetError());
                 return 1;
         }
-        show_domain(&k, 0);
-        upload(&k);
+        /* developer sockets bypass tandemd, and with it the plan */
+        bool direct = k.nargs && k.arg_sockets[0];
+        if (!direct)
+                connect_daemon(&k);
+        use_arguments(&k);
+        if (k.calls)
+                refresh_plan(&k);
+        if (!k.plan_mode) {
+                if (k.ndomains)
+                        show_domain(&k, 0);
+                else
+                        set_failure(&k, "No phase plan is applied");
+        }
         redraw(&k);
         Uint32 last_keepalive = SDL_GetTicks();
         for (bool quit = false; !quit;) {
@@ -240,11 +478,11 @@ int main(int argc, char **argv)
                 /* sleep in SDL until input or the next view check (no busy loop) */
                 if (SDL_WaitEventTimeout(&ev, 50)) {
                         do {
-                                if (ev.type == SDL_QUIT)
+                                if (ev.type == SDL_QUIT) {
                                         quit = true;
-                                else if (ev.type == SDL_KEYDOWN && ev.key.keysym.sym == hot) {
-                                        show_domain(&k, (k.current + 1) % k.ndomains);
-                                        upload(&k);
+                                } else if (ev.type == SDL_KEYDOWN && ev.key.keysym.sym == hot) {
+                                        if (!ev.key.repeat)
+                                                hotkey(&k);
                                         dirty = true;
                                 } else if ((ev.type == SDL_KEYDOWN || ev.type == SDL_KEYUP) &&
                                            k.view) {
@@ -257,13 +495,18 @@ int main(int argc, char **argv)
                                 }
                         } while (SDL_PollEvent(&ev));
                 }
+                if (drain_daemon_events(&k))
+                        dirty = true;
+                if (k.recheck_at && SDL_GetTicks() >= k.recheck_at) {
+                        refresh_plan(&k);
+                        dirty = true;
+                }
                 if (k.view) {
                         bool frames = false;
                         if (vmmview_drain(k.view, on_frame, &frames) < 0) {
                                 vmmview_close(k.view);
                                 k.view = NULL;
-                                snprintf(k.failure, sizeof(k.failure), "%s is not running",
-                                         k.names[k.current]);
+                                set_failure(&k, "%s is not running", k.names[k.current]);
                                 dirty = true;
                         } else if (frames) {
                                 upload(&k);
@@ -274,14 +517,19 @@ int main(int argc, char **argv)
                                 last_keepalive = SDL_GetTicks();
                         }
                 }
-                if (k.osd[0] && SDL_GetTicks() >= k.osd_until) {
-                        k.osd[0] = 0;
+                if (k.osd_tex && SDL_GetTicks() >= k.osd_until) {
+                        SDL_DestroyTexture(k.osd_tex);
+                        k.osd_tex = NULL;
                         dirty = true;
                 }
                 if (dirty)
                         redraw(&k);
         }
         vmmview_close(k.view);
+        if (k.calls)
+                tandem_close(k.calls);
+        if (k.events)
+                tandem_close(k.events);
         SDL_Quit();
         return 0;
 }

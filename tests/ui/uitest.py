@@ -77,6 +77,20 @@ def find_message(text, attr, inside=None, scale=1, tries=60):
 def xdotool(*args):
     subprocess.run(["xdotool", *args], check=True)
 
+def wait_log(path, text, timeout=30, after=0):
+    """Waits until text is in the log file at path (from offset after);
+    returns the offset just past it."""
+    deadline = time.time() + timeout
+    data = ""
+    while time.time() < deadline:
+        with open(path, errors="replace") as f:
+            data = f.read()
+        i = data.find(text, after)
+        if i >= 0:
+            return i + len(text)
+        time.sleep(0.1)
+    fail(f"{text!r} not in {path}:\n{data[-3000:]}")
+
 
 class Tandemd:
     """A real tandemd (unprivileged, private directory) running real
@@ -133,8 +147,9 @@ class Tandemd:
         except ValueError:
             return {}
 
-    def create_legacy(self, name):
-        """A legacy guest (type tandem-legacy) with its own data disk."""
+    def legacy_config(self, name):
+        """Writes a legacy guest's config (type tandem-legacy) with its own
+        data disk; returns its path."""
         disk = os.path.join(self.dir, name + ".img")
         r = subprocess.run([os.environ["LEGACY_MKDISK"], "--force", disk], capture_output=True,
                            text=True)
@@ -145,7 +160,11 @@ class Tandemd:
             f.write(f'name = "{name}"\ntype = "tandem-legacy"\n'
                     f'kernel = "{os.environ["LEGACY_ELF"]}"\nmemory = 16\n'
                     f"disk = [ '{disk},raw,xvda,rw' ]\n")
-        self.cli("create", cfg)
+        return cfg
+
+    def create_legacy(self, name):
+        """A legacy guest with its own data disk, started."""
+        self.cli("create", self.legacy_config(name))
 
     def control_path(self, name):
         """Where tandemd put the VMM control socket (only find_screen, a test
@@ -200,10 +219,11 @@ class Tandemd:
             time.sleep(0.1)
         fail(f"{name}: {text!r} not on screen:\n" + "\n".join(lines))
 
-    def create_fb(self, name, w=320, h=240, crash_on_key=False):
-        """A tiny PVH guest (fbguest.c) with a framebuffer it fills with a
-        gradient. crash_on_key: the guest triple-faults on the first key
-        (on_crash = preserve keeps it listed as crashed)."""
+    def fb_config(self, name, w=320, h=240, crash_on_key=False):
+        """Writes the config of a tiny PVH guest (fbguest.c) with a
+        framebuffer it fills with a gradient; returns its path.
+        crash_on_key: the guest triple-faults on the first key (on_crash =
+        preserve keeps it listed as crashed)."""
         cfg = os.path.join(self.dir, name + ".cfg")
         with open(cfg, "w") as f:
             f.write(f'name = "{name}"\ntype = "pvh"\nkernel = "{os.environ["FBGUEST"]}"\n'
@@ -211,7 +231,11 @@ class Tandemd:
                     f'vfb = [ "resolution={w}x{h}" ]\n')
             if crash_on_key:
                 f.write('on_crash = "preserve"\n')
-        self.cli("create", cfg)
+        return cfg
+
+    def create_fb(self, name, w=320, h=240, crash_on_key=False):
+        """An fbguest domain (see fb_config), started."""
+        self.cli("create", self.fb_config(name, w, h, crash_on_key))
 
     def key(self, name, code):
         """Presses and releases one key (evdev code) on the domain's display."""
