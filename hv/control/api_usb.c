@@ -5,7 +5,8 @@
  * control sockets (usb-detach, then usb-attach): the old owner's detach has
  * completed before the new owner's attach is sent, so a device never has two
  * owners. Each step is an event in the store (kinds usb-attach, usb-detach,
- * usb-denied). Rules are kept in memory (usb_policy.c). */
+ * usb-denied). Rules live in usb_policy.c and are kept in the store's
+ * usb_policy table, so they survive a tandemd restart. */
 #include "daemon.h"
 #include "usb_policy.h"
 
@@ -181,8 +182,47 @@ static const char *str_param(json_object *params, const char *key)
         return json_object_get_string(v);
 }
 
+/* The rules in the store, loaded before the first USB method runs. */
+static void policy_load_once(void)
+{
+        static bool loaded;
+        if (loaded)
+                return;
+        loaded = true;
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(g_store.db, "SELECT value FROM usb_policy WHERE key = 'policy'", -1,
+                               &st, NULL) != SQLITE_OK)
+                return;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                json_object *saved = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+                char err[256];
+                if (!saved || usb_policy_set(saved, err, sizeof(err)) < 0)
+                        fprintf(stderr, "tandemd: stored USB policy ignored: %s\n",
+                                saved ? err : "not JSON");
+                json_object_put(saved);
+        }
+        sqlite3_finalize(st);
+}
+
+static int policy_save(void)
+{
+        json_object *p = usb_policy_get();
+        sqlite3_stmt *st;
+        int rc = -1;
+        if (sqlite3_prepare_v2(g_store.db,
+                               "INSERT OR REPLACE INTO usb_policy(key, value) VALUES ('policy', ?)",
+                               -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, json_object_to_json_string(p), -1, SQLITE_TRANSIENT);
+                rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+                sqlite3_finalize(st);
+        }
+        json_object_put(p);
+        return rc;
+}
+
 static void m_usb_attach(struct client *c, json_object *id, json_object *params)
 {
+        policy_load_once();
         const char *spec = str_param(params, "device"), *dom = str_param(params, "domain");
         char err[256];
         if (!spec || usb_spec_check(spec, err, sizeof(err)) < 0) {
@@ -237,6 +277,7 @@ static void m_usb_detach(struct client *c, json_object *id, json_object *params)
 static void m_usb_list(struct client *c, json_object *id, json_object *params)
 {
         (void)params;
+        policy_load_once();
         json_object *a = json_object_new_array();
         for (size_t i = 0; i < n_devices; i++)
                 json_object_array_add(a, entry_json(&devices[i]));
@@ -249,8 +290,13 @@ static void m_usb_list(struct client *c, json_object *id, json_object *params)
 static void m_usb_policy(struct client *c, json_object *id, json_object *params)
 {
         char err[256];
+        policy_load_once();
         if (usb_policy_set(params, err, sizeof(err)) < 0) {
                 api_reply_error(c, id, "bad-params", "%s", err);
+                return;
+        }
+        if (params && policy_save() < 0) {
+                api_reply_error(c, id, "internal", "the USB policy could not be stored");
                 return;
         }
         api_reply_ok(c, id, usb_policy_get());

@@ -49,6 +49,8 @@ static const char *const migrations[] = {
     "  to_phase INTEGER NOT NULL,"
     "  ok INTEGER NOT NULL,"
     "  detail TEXT);",
+    /* 2 -> 3: tandemd's USB rules and focused domain (hv/control/api_usb.c) */
+    "CREATE TABLE usb_policy (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

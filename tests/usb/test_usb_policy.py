@@ -3,10 +3,12 @@
 domain, then moves to another with no moment of double ownership (the old
 owner's detach is stored, and done in its VMM, before the new owner's
 attach); a denied device is never attached; sticky rules hold. The first
-owner is the legacy terminal, whose printer hangs off PV USB. Each owner
+owner is the legacy terminal, whose printer hangs off PV USB. The rules
+survive a tandemd restart. Each owner
 is checked in the VMMs themselves over their control sockets."""
 import json
 import os
+import signal
 import socket
 import sys
 
@@ -116,6 +118,18 @@ def main(env):
     r = c.request("usb-policy", rules=[{"match": "nonsense", "action": "deny"}])
     check(not r.get("ok"), "a bad rule was accepted")
     check(c.call("usb-policy")["rules"][0]["match"] == "1209:0002", "a bad rule changed the policy")
+
+    # The rules and the focused domain survive a tandemd restart (store).
+    c.call("usb-policy", focused="kiosk")
+    want = c.call("usb-policy")
+    c.close()
+    env.kill_daemon(signal.SIGTERM)
+    env.start()
+    c = Client(env.sock)
+    got = c.call("usb-policy")
+    check(got == want, f"policy after restart: {got}, want {want}")
+    r = c.request("usb-attach", device=stick, domain="kiosk")
+    check(not r.get("ok") and "denied" in json.dumps(r["error"]), f"denied after restart: {r}")
 
 
 if __name__ == "__main__":
