@@ -25,6 +25,7 @@
 #include "../../pvdrivers/audio/audio_control.h"
 #include "../../pvdrivers/net/net_spec.h"
 #include "../../pvdrivers/net/net_stats.h"
+#include "sandbox.h"
 
 /* Where a --kernel guest's framebuffer sits: below the PCI window, above RAM's
  * 3 GiB limit. PVH test guests find it here; Linux reads it from boot_params. */
@@ -298,6 +299,12 @@ int main(int argc, char **argv)
                 console_mux_close(v.console);
                 /* A guest image or device the user named is wrong: a usage error. */
                 return VM_EXIT_USAGE;
+        }
+        /* Everything the guest named is open: from here on a device bug can
+         * only do what the allow-list permits. */
+        if (!v.opt.no_sandbox && sandbox_apply(err, sizeof(err)) < 0) {
+                fprintf(stderr, "tandem-vmm: %s\n", err);
+                return VM_EXIT_ERROR;
         }
         v.vm.count_insns = v.opt.count_insns;
         if (vm_start(&v.vm) < 0) {

@@ -49,6 +49,7 @@ static const char usage[] =
     "                       (libusb passthrough), none (repeatable); on PV USB for\n"
     "                       the --legacy guest\n"
     "  --control PATH       the control socket (JSON lines; docs/vmm-control.md)\n"
+    "  --no-sandbox         do not apply the seccomp allow-list after setup (debugging)\n"
     "  --count-instructions single-step every vCPU to count guest instructions\n"
     "                       (a measurement mode, hundreds of times slower; `stats`)\n"
     "  -h, --help           this text;  --version  the version\n"
@@ -128,7 +129,8 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                 O_NORNG,
                 O_USB,
                 O_NET,
-                O_COUNT_INSNS
+                O_COUNT_INSNS,
+                O_NO_SANDBOX
         };
         static const struct option opts[] = {
             {"kernel", required_argument, 0, O_KERNEL},
@@ -149,6 +151,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
             {"usb", required_argument, 0, O_USB},
             {"net", required_argument, 0, O_NET},
             {"count-instructions", no_argument, 0, O_COUNT_INSNS},
+            {"no-sandbox", no_argument, 0, O_NO_SANDBOX},
             {"help", no_argument, 0, 'h'},
             {"version", no_argument, 0, O_VERSION},
             {0, 0, 0, 0},
@@ -196,6 +199,9 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, char *err, s
                         break;
                 case O_COUNT_INSNS:
                         o->count_insns = true;
+                        break;
+                case O_NO_SANDBOX:
+                        o->no_sandbox = true;
                         break;
                 case O_USB:
                         if (o->nusb == VMM_MAX_USB) {

@@ -29,6 +29,7 @@ struct vmm_options {
         uint32_t fb_width, fb_height;
         bool rng;
         bool count_insns; /* single-step to count guest instructions */
+        bool no_sandbox;  /* skip the seccomp allow-list */
         unsigned nusb;
         const char *usb[VMM_MAX_USB];
         unsigned nnets;
