@@ -130,8 +130,10 @@ void daemon_connect(struct shell *s)
 struct action {
         struct shell *s;
         char method[32];
-        json_object *params;
-        char error[600];
+        json_object *params, *result;
+        char error[600], code[32];
+        daemon_done_fn done;
+        void *data;
 };
 
 static void action_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
@@ -141,12 +143,13 @@ static void action_thread(GTask *task, gpointer src, gpointer data, GCancellable
         struct tandem_error err;
         /* a worker gets its own connection: clients are not thread-safe */
         struct tandem_client *cl = tandem_connect(a->s->socket_path, &err);
-        json_object *res = NULL;
-        if (!cl ||
-            tandem_call_timeout(cl, a->method, json_object_get(a->params), 300000, &res, &err) < 0)
-                snprintf(a->error, sizeof(a->error), "%s: %s", a->method, err.message);
-        json_object_put(res);
-        tandem_close(cl);
+        if (!cl || tandem_call_timeout(cl, a->method, json_object_get(a->params), 600000,
+                                       &a->result, &err) < 0) {
+                snprintf(a->error, sizeof(a->error), "%s", err.message);
+                g_strlcpy(a->code, err.code, sizeof(a->code));
+        }
+        if (cl)
+                tandem_close(cl);
         g_task_return_boolean(task, TRUE);
 }
 
@@ -161,26 +164,36 @@ static void action_done(GObject *src, GAsyncResult *res, gpointer data)
 {
         (void)src, (void)res;
         struct action *a = data;
-        guint pulser = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(a->s->progress), "pulser"));
-        if (pulser)
-                g_source_remove(pulser);
-        g_object_set_data(G_OBJECT(a->s->progress), "pulser", NULL);
-        gtk_widget_hide(a->s->progress);
+        struct shell *s = a->s;
+        if (--s->busy_calls == 0) {
+                guint pulser = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(s->progress), "pulser"));
+                if (pulser)
+                        g_source_remove(pulser);
+                g_object_set_data(G_OBJECT(s->progress), "pulser", NULL);
+                gtk_widget_hide(s->progress);
+        }
         if (a->error[0])
-                shell_status(a->s, "%s", a->error);
+                shell_status(s, "%s: %s", a->method, a->error);
         else
-                shell_status(a->s, "%s done", a->method);
-        daemon_refresh(a->s);
+                shell_status(s, "%s done", a->method);
+        daemon_refresh(s);
+        if (a->done)
+                a->done(s, a->result, a->error[0] ? a->code : NULL, a->error, a->data);
+        json_object_put(a->result);
         json_object_put(a->params);
         g_free(a);
 }
 
-void daemon_action(struct shell *s, const char *method, json_object *params)
+void daemon_call_async(struct shell *s, const char *method, json_object *params,
+                       daemon_done_fn done, void *data)
 {
         struct action *a = g_new0(struct action, 1);
         a->s = s;
         g_strlcpy(a->method, method, sizeof(a->method));
         a->params = params;
+        a->done = done;
+        a->data = data;
+        s->busy_calls++;
         gtk_widget_show(s->progress);
         if (!g_object_get_data(G_OBJECT(s->progress), "pulser"))
                 g_object_set_data(G_OBJECT(s->progress), "pulser",
@@ -190,4 +203,31 @@ void daemon_action(struct shell *s, const char *method, json_object *params)
         g_task_set_task_data(t, a, NULL);
         g_task_run_in_thread(t, action_thread);
         g_object_unref(t);
+}
+
+void daemon_action(struct shell *s, const char *method, json_object *params)
+{
+        daemon_call_async(s, method, params, NULL, NULL);
+}
+
+int daemon_call(struct shell *s, const char *method, json_object *params, json_object **result,
+                char *code, size_t codelen, char *msg, size_t msglen)
+{
+        struct tandem_error err;
+        *result = NULL;
+        if (!s->calls) {
+                json_object_put(params);
+                g_strlcpy(code, TANDEM_E_CONNECT, codelen);
+                g_strlcpy(msg, "tandemd is not reachable", msglen);
+                return -1;
+        }
+        if (tandem_call(s->calls, method, params, result, &err) < 0) {
+                g_strlcpy(code, err.code, codelen);
+                if (!strcmp(err.code, TANDEM_E_UNKNOWN))
+                        snprintf(msg, msglen, "not available (tandemd has no %s method)", method);
+                else
+                        g_strlcpy(msg, err.message, msglen);
+                return -1;
+        }
+        return 0;
 }

@@ -104,8 +104,3 @@ void dialog_usb(struct shell *s)
 {
         show_listing(s, "USB devices", "usb-list");
 }
-
-void dialog_phase(struct shell *s)
-{
-        show_listing(s, "Phase", "phase-status");
-}

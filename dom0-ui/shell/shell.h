@@ -25,6 +25,7 @@ struct shell {
         char graph_domain[64];
         double history[4][120];
         unsigned nhistory;
+        unsigned busy_calls; /* daemon_call_async calls under way */
 };
 
 enum { COL_NAME, COL_STATE, COL_CPU, COL_MEM, N_COLS };
@@ -40,6 +41,17 @@ void daemon_connect(struct shell *s);
 void daemon_refresh(struct shell *s);
 /* Runs method on a worker thread with a progress bar; refreshes when done. */
 void daemon_action(struct shell *s, const char *method, json_object *params);
+/* The same, then done(result, NULL, ...) or done(NULL, error code, message)
+ * on the main thread (result and message are the callback's to read only). */
+typedef void (*daemon_done_fn)(struct shell *s, json_object *result, const char *code,
+                               const char *message, void *data);
+void daemon_call_async(struct shell *s, const char *method, json_object *params,
+                       daemon_done_fn done, void *data);
+/* A quick call on the main thread (takes params). Returns 0 with *result, or
+ * -1 with the error code and a message ("not available (tandemd has no M
+ * method)" for an unknown method). */
+int daemon_call(struct shell *s, const char *method, json_object *params, json_object **result,
+                char *code, size_t codelen, char *msg, size_t msglen);
 
 void dialog_create_domain(struct shell *s);
 void dialog_usb(struct shell *s);
