@@ -1,4 +1,4 @@
-/* Create-domain, USB and phase dialogs: forms that call tandemd. */
+/* The create-domain dialog: a form that calls tandemd. */
 #include <string.h>
 
 #include "shell.h"
@@ -69,38 +69,4 @@ void dialog_create_domain(struct shell *s)
                 }
         }
         gtk_widget_destroy(d);
-}
-
-/* Shows a daemon list in a message dialog, or why it is not available. */
-static void show_listing(struct shell *s, const char *title, const char *method)
-{
-        char text[2048] = "";
-        json_object *res = NULL;
-        struct tandem_error err;
-        if (!s->calls) {
-                snprintf(text, sizeof(text), "tandemd is not reachable.");
-        } else if (tandem_call(s->calls, method, NULL, &res, &err) < 0) {
-                if (!strcmp(err.code, TANDEM_E_UNKNOWN))
-                        snprintf(text, sizeof(text), "not available (tandemd has no %s method)",
-                                 method);
-                else
-                        snprintf(text, sizeof(text), "%s", err.message);
-                shell_status(s, "%s: %s", title, text);
-        } else {
-                snprintf(text, sizeof(text), "%s",
-                         json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
-                shell_status(s, "%s: %s answered", title, method);
-                json_object_put(res);
-        }
-        GtkWidget *d = gtk_message_dialog_new(GTK_WINDOW(s->window), GTK_DIALOG_MODAL,
-                                              GTK_MESSAGE_INFO, GTK_BUTTONS_CLOSE, "%s", title);
-        gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", text);
-        gtk_window_set_title(GTK_WINDOW(d), title);
-        gtk_dialog_run(GTK_DIALOG(d));
-        gtk_widget_destroy(d);
-}
-
-void dialog_usb(struct shell *s)
-{
-        show_listing(s, "USB devices", "usb-list");
 }
