@@ -12,7 +12,7 @@
 #define LEGACY_DISPLAY_GPA 0xE0000000ULL /* in the 32-bit hole, above RAM */
 #define LEGACY_MAX_COLS    132
 #define LEGACY_MAX_ROWS    43
-#define LEGACY_MAX_BUS     4
+#define LEGACY_MAX_BUS     8 /* disk, net, sound, USB and room to grow */
 #define LEGACY_KEYQ        512
 
 struct vcpu;
