@@ -215,19 +215,12 @@ static int cmd_convert(int argc, char **argv)
                 goto out;
         }
         /* a vpc destination may round the size up to its geometry */
-        for (uint64_t off = 0; off < src->size; off += CHUNK) {
-                size_t n = src->size - off < CHUNK ? (size_t)(src->size - off) : CHUNK;
-                struct iovec iov = {.iov_base = buf, .iov_len = n};
-                int e = src->ops->read(src, &iov, 1, off);
-                if (e == 0 && !all_zero(buf, n)) /* fresh images read as zeros: stay sparse */
-                        e = dst->ops->write(dst, &iov, 1, off);
-                if (e < 0) {
-                        fprintf(stderr, "\ntandem-image: convert failed at offset %llu: %s\n",
-                                (unsigned long long)off, strerror(-e));
-                        goto out;
-                }
-                if (show)
-                        progress(off + n, src->size);
+        uint64_t fail_off = 0;
+        int e = image_copy(src, dst, show, &fail_off);
+        if (e < 0) {
+                fprintf(stderr, "\ntandem-image: convert failed at offset %llu: %s\n",
+                        (unsigned long long)fail_off, strerror(-e));
+                goto out;
         }
         if (dst->ops->flush(dst) < 0) {
                 fprintf(stderr, "tandem-image: flush of %s failed\n", dpath);

@@ -367,6 +367,34 @@ struct blk_backend *blk_image_open_locked(const char *path, const char *format, 
         return b;
 }
 
+int blk_image_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+        if (off >= b->size || !len) {
+                *pnum = len ? len : 1;
+                return 0;
+        }
+        if (len > b->size - off)
+                len = b->size - off;
+        if (is_qcow2(b))
+                return qcow2_block_status(b, off, len, pnum);
+        if (!is_vhd(b) && !is_vmdk(b))
+                return raw_block_status(b, off, len, pnum);
+        *pnum = len;
+        return 1;
+}
+
+void blk_image_prefetch(struct blk_backend *b, uint64_t off, uint64_t len)
+{
+        if (off >= b->size)
+                return;
+        if (len > b->size - off)
+                len = b->size - off;
+        if (is_qcow2(b))
+                qcow2_prefetch(b, off, len);
+        else if (!is_vhd(b) && !is_vmdk(b))
+                raw_prefetch(b, off, len);
+}
+
 const char *blk_image_format(struct blk_backend *b)
 {
         return is_qcow2(b) ? "qcow2" : is_vhd(b) ? "vpc" : is_vmdk(b) ? "vmdk" : "raw";

@@ -64,6 +64,16 @@ struct image_info {
 };
 
 int blk_image_info(struct blk_backend *b, struct image_info *out);
+/* What reads at off: 1 data (maybe zeros, maybe not), 0 zeros for sure (a
+ * hole, an unallocated or zero cluster), or -errno; *pnum (1..len) is how far
+ * that answer holds. Lets copies skip holes without reading them. */
+int blk_image_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum);
+
+/* Starts reading [off, off + len) into the page cache in the background
+ * (POSIX_FADV_WILLNEED on the host ranges behind it), so a sequential copy
+ * keeps the disk busy while it writes. Raw and qcow2 chains; a hint only. */
+void blk_image_prefetch(struct blk_backend *b, uint64_t off, uint64_t len);
+
 /* Format of a backend from blk_image_open ("raw" for anything else). */
 const char *blk_image_format(struct blk_backend *b);
 

@@ -30,6 +30,10 @@ int image_file_rw(int fd, bool direct, const struct iovec *iov, int iovcnt, uint
                   bool write);
 /* Same file opened again with O_DIRECT (for data next to buffered metadata). */
 int image_reopen_direct(int fd, const char *path, bool readonly, char *err, size_t errlen);
+void raw_prefetch(struct blk_backend *b, uint64_t off, uint64_t len);
+void qcow2_prefetch(struct blk_backend *b, uint64_t off, uint64_t len);
+int raw_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum);
+int qcow2_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum);
 /* Raw images with or without O_DIRECT. */
 struct blk_backend *blk_raw_open_ex(const char *path, bool readonly, bool direct, char *err,
                                     size_t errlen);

@@ -55,6 +55,8 @@ struct qcow2 {
         uint64_t incompat, compat, autoclear;
         uint32_t header_len, nb_snapshots;
         uint64_t *l1;
+        uint8_t *l1_dirty; /* entries pointing at L2 tables not yet on disk */
+        bool l1_any_dirty;
         uint32_t l1_size;
         uint64_t l1_off;
         uint64_t *rt;
@@ -309,12 +311,45 @@ static int alloc_cluster(struct qcow2 *q, uint64_t *out)
         return 0;
 }
 
+/* Up to want clusters from the end of the file, their refcounts written in
+ * one go when one existing refcount block counts them all; else one by one. */
+static int alloc_run(struct qcow2 *q, size_t want, uint64_t *hosts, size_t *got)
+{
+        uint64_t first = q->end >> q->cluster_bits, bi = first / q->rb_entries;
+        uint64_t i0 = first % q->rb_entries;
+        size_t n = q->rb_entries - i0 < want ? (size_t)(q->rb_entries - i0) : want;
+        bool fast = bi < q->rt_entries && (q->rt[bi] & OFFSET_MASK) && n > 1;
+        if (fast && rb_load(q, q->rt[bi] & OFFSET_MASK) < 0)
+                fast = false;
+        for (size_t i = 0; fast && i < n; i++)
+                fast = rb_get(q, q->rb, i0 + i) == 0;
+        if (!fast) {
+                *got = 1;
+                return alloc_cluster(q, hosts);
+        }
+        for (size_t i = 0; i < n; i++) {
+                rb_set(q, q->rb, i0 + i, 1);
+                hosts[i] = (first + i) << q->cluster_bits;
+        }
+        uint32_t bits = 1u << q->refcount_order;
+        uint64_t b0 = i0 * bits / 8, b1 = ((i0 + n) * bits + 7) / 8;
+        int rc = pwrite_full(q->fd, q->rb + b0, (size_t)(b1 - b0), q->rb_off + b0);
+        if (rc < 0)
+                return rc;
+        q->end += n * q->cs;
+        *got = n;
+        return 0;
+}
+
 /* ---- L2 cache ---- */
 
-/* Writes every dirty L2 table after one sync of what they point to. */
+static int set_l1(struct qcow2 *q, uint32_t idx, uint64_t v);
+
+/* Writes every dirty L2 table after one sync of what they point to, then,
+ * after another sync, the L1 entries of new L2 tables. */
 static int l2_writeback_all(struct qcow2 *q)
 {
-        bool any = false;
+        bool any = q->l1_any_dirty;
         for (int i = 0; i < L2_CACHE_SLOTS; i++)
                 any |= q->l2c[i].off && q->l2c[i].dirty;
         if (!any)
@@ -334,6 +369,19 @@ static int l2_writeback_all(struct qcow2 *q)
                         return rc;
                 s->dirty = false;
         }
+        if (!q->l1_any_dirty)
+                return 0;
+        if (fdatasync(q->fd) < 0)
+                return -errno;
+        for (uint32_t i = 0; i < q->l1_size; i++) {
+                if (!q->l1_dirty[i])
+                        continue;
+                int rc = set_l1(q, i, q->l1[i]);
+                if (rc < 0)
+                        return rc;
+                q->l1_dirty[i] = 0;
+        }
+        q->l1_any_dirty = false;
         return 0;
 }
 
@@ -368,15 +416,13 @@ static int l2_get(struct qcow2 *q, uint64_t vc, bool alloc, struct l2_slot **slo
         if (!l2off) {
                 if (!alloc)
                         return 0;
+                /* the table reaches the file from the cache, its L1 entry only
+                 * after that is synced (l2_writeback_all): no sync here */
                 if ((rc = alloc_cluster(q, &l2off)) < 0)
                         return rc;
-                memset(q->cow, 0, q->cs);
-                if ((rc = pwrite_full(q->fd, q->cow, q->cs, l2off)) < 0)
-                        return rc;
-                if (fdatasync(q->fd) < 0)
-                        return -errno;
-                if ((rc = set_l1(q, (uint32_t)li, l2off | ENTRY_COPIED)) < 0)
-                        return rc;
+                q->l1[li] = l2off | ENTRY_COPIED;
+                q->l1_dirty[li] = 1;
+                q->l1_any_dirty = true;
                 fresh = true;
         } else if (l2off & (q->cs - 1) || l2off >= q->end) {
                 return corrupt(q, "L2 table pointer outside the file", l2off);
@@ -397,6 +443,7 @@ static int l2_get(struct qcow2 *q, uint64_t vc, bool alloc, struct l2_slot **slo
         victim->off = 0;
         if (fresh) {
                 memset(victim->tab, 0, q->cs);
+                victim->dirty = true;
         } else {
                 if ((rc = pread_full(q->fd, q->cow, q->cs, l2off)) < 0)
                         return rc == -EIO ? corrupt(q, "L2 table past the end", l2off) : rc;
@@ -607,6 +654,72 @@ static int contiguous_run(struct qcow2 *q, uint64_t off, uint64_t host, size_t l
         return 0;
 }
 
+void qcow2_prefetch(struct blk_backend *b, uint64_t off, uint64_t len)
+{
+        struct qcow2 *q = to_q(b);
+        uint64_t run_host = 0, run_len = 0;
+        for (uint64_t pos = off & ~(q->cs - 1); pos < off + len; pos += q->cs) {
+                uint64_t e;
+                if (lookup(q, pos >> q->cluster_bits, false, &e) < 0)
+                        break;
+                uint64_t host = e & OFFSET_MASK;
+                if (entry_is_data(q, e) && run_len && host == run_host + run_len) {
+                        run_len += q->cs;
+                        continue;
+                }
+                if (run_len)
+                        (void)posix_fadvise(q->fd, (off_t)run_host, (off_t)run_len,
+                                            POSIX_FADV_WILLNEED);
+                run_len = 0;
+                if (entry_is_data(q, e)) {
+                        run_host = host;
+                        run_len = q->cs;
+                } else if (!e && q->backing) {
+                        blk_image_prefetch(q->backing, pos, q->cs);
+                }
+        }
+        if (run_len)
+                (void)posix_fadvise(q->fd, (off_t)run_host, (off_t)run_len, POSIX_FADV_WILLNEED);
+}
+
+/* The status of the cluster at off and how far the same status goes. */
+int qcow2_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+        struct qcow2 *q = to_q(b);
+        int status = -1;
+        uint64_t done = 0;
+        while (done < len) {
+                uint64_t pos = off + done, e;
+                uint64_t n = q->cs - (pos & (q->cs - 1));
+                if (n > len - done)
+                        n = len - done;
+                int rc = lookup(q, pos >> q->cluster_bits, false, &e), s;
+                if (rc < 0)
+                        return rc;
+                if ((e & ENTRY_COMPRESSED) || entry_is_data(q, e)) {
+                        s = 1;
+                } else if (entry_is_zero(q, e) || !q->backing || pos >= q->backing->size) {
+                        s = 0;
+                } else {
+                        /* unallocated over a backing file: ask it, within this cluster */
+                        uint64_t bn;
+                        if ((s = blk_image_block_status(q->backing, pos, n, &bn)) < 0)
+                                return s;
+                        if (bn < n) {
+                                if (status < 0 || status == s)
+                                        done += bn, status = s;
+                                break;
+                        }
+                }
+                if (status >= 0 && s != status)
+                        break;
+                status = s;
+                done += n;
+        }
+        *pnum = done ? done : len;
+        return status < 0 ? 1 : status;
+}
+
 /* Reads and writes walk the request cluster by cluster, and hand each run of
  * clusters that are contiguous in the file to one preadv/pwritev. */
 static int qcow2_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
@@ -768,16 +881,16 @@ static int write_fresh(struct qcow2 *q, const struct iovec *iov, int iovcnt, siz
         if (max * q->cs > RUN_MAX)
                 max = RUN_MAX / q->cs ? RUN_MAX / q->cs : 1;
         int rc = 0;
-        while (k < max) {
+        for (k = 1; k < max; k++) {
                 uint64_t e;
-                if (k && (rc = lookup(q, (pos >> q->cluster_bits) + k, true, &e)) < 0)
+                if ((rc = lookup(q, (pos >> q->cluster_bits) + k, true, &e)) < 0)
                         return rc;
-                if (k && entry_is_data(q, e) && (e & ENTRY_COPIED))
+                if (entry_is_data(q, e) && (e & ENTRY_COPIED))
                         break; /* writable in place: the caller's other path */
-                if ((rc = alloc_cluster(q, &hosts[k])) < 0)
-                        return rc;
-                k++;
         }
+        for (size_t got = 0, n; got < k; got += n)
+                if ((rc = alloc_run(q, k - got, hosts + got, &n)) < 0)
+                        return rc;
         for (size_t i = 0; i < k;) {
                 size_t j = i + 1;
                 while (j < k && hosts[j] == hosts[j - 1] + q->cs)
@@ -924,6 +1037,7 @@ static void qcow2_free(struct qcow2 *q)
         for (int i = 0; i < L2_CACHE_SLOTS; i++)
                 free(q->l2c[i].tab);
         free(q->l1);
+        free(q->l1_dirty);
         free(q->rt);
         free(q->rb);
         free(q->cbuf);
@@ -1117,6 +1231,7 @@ static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly
         free(c0);
 
         q->l1 = calloc(q->l1_size ? q->l1_size : 1, 8);
+        q->l1_dirty = calloc(q->l1_size ? q->l1_size : 1, 1);
         q->rt_entries = (uint64_t)q->rt_clusters * q->cs / 8;
         q->rt = calloc(q->rt_entries, 8);
         q->rb = malloc(q->cs);
@@ -1125,7 +1240,7 @@ static struct blk_backend *qcow2_open_ex(int fd, const char *path, bool readonly
         for (int i = 0; i < L2_CACHE_SLOTS; i++)
                 if (!(q->l2c[i].tab = malloc(q->cs)))
                         FAIL("out of memory opening %s", path);
-        if (!q->l1 || !q->rt || !q->rb || !q->cbuf || !q->cow)
+        if (!q->l1 || !q->l1_dirty || !q->rt || !q->rb || !q->cbuf || !q->cow)
                 FAIL("out of memory opening %s", path);
         q->rb_entries = q->cs * 8 >> q->refcount_order;
         uint8_t *raw = (uint8_t *)q->rt;
@@ -1337,9 +1452,13 @@ int qcow2_resize(const char *path, uint64_t size, char *err, size_t errlen)
                         rc = unref_cluster(q, (q->l1_off >> q->cluster_bits) + i);
                 if (rc == 0) {
                         uint64_t *nl1 = realloc(q->l1, need * 8);
-                        if (nl1) {
-                                memset(nl1 + q->l1_size, 0, (need - q->l1_size) * 8);
+                        uint8_t *nd = nl1 ? calloc(need, 1) : NULL;
+                        if (nl1)
                                 q->l1 = nl1;
+                        if (nd) {
+                                memset(nl1 + q->l1_size, 0, (need - q->l1_size) * 8);
+                                free(q->l1_dirty);
+                                q->l1_dirty = nd;
                                 q->l1_size = (uint32_t)need;
                                 q->l1_off = noff;
                         }

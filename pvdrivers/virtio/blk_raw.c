@@ -75,6 +75,29 @@ static int raw_write_zeroes(struct blk_backend *b, uint64_t off, uint64_t len)
         return 0;
 }
 
+void raw_prefetch(struct blk_backend *b, uint64_t off, uint64_t len)
+{
+        (void)posix_fadvise(raw_fd(b), (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
+int raw_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+        int fd = raw_fd(b);
+        *pnum = len;
+        off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+        if (data < 0)
+                return errno == ENXIO ? 0 : 1; /* ENXIO: only a hole up to the end */
+        if ((uint64_t)data > off) {
+                if ((uint64_t)data - off < len)
+                        *pnum = (uint64_t)data - off;
+                return 0;
+        }
+        off_t hole = lseek(fd, (off_t)off, SEEK_HOLE);
+        if (hole > 0 && (uint64_t)hole > off && (uint64_t)hole - off < len)
+                *pnum = (uint64_t)hole - off;
+        return 1;
+}
+
 static void raw_close(struct blk_backend *b)
 {
         close(raw_fd(b));
