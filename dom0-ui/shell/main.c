@@ -7,7 +7,7 @@
 #include "theme.h"
 
 static struct shell shell = {.scale_to_fit = true};
-static char *opt_theme, *opt_socket, *opt_open;
+static char *opt_theme, *opt_socket, *opt_open, *opt_select;
 static char **opt_attach;
 static gboolean opt_fullscreen, opt_no_scale;
 
@@ -21,6 +21,8 @@ static const GOptionEntry entries[] = {
     {"no-scale", 'n', 0, G_OPTION_ARG_NONE, &opt_no_scale, "show guests 1:1, not scaled", NULL},
     {"open", 0, 0, G_OPTION_ARG_STRING, &opt_open, "open a dialog at start: usb or phase",
      "DIALOG"},
+    {"select", 0, 0, G_OPTION_ARG_STRING, &opt_select, "select a domain in the tree at start",
+     "DOMAIN"},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -72,6 +74,8 @@ static void activate(GtkApplication *app, gpointer data)
                 *eq = 0;
                 shell_add_console(&shell, *a, eq + 1);
         }
+        if (opt_select)
+                shell_select_domain(&shell, opt_select);
         if (opt_open)
                 g_idle_add(open_dialog, NULL);
 }

@@ -26,6 +26,8 @@ struct shell {
         double history[4][120];
         unsigned nhistory;
         unsigned busy_calls; /* daemon_call_async calls under way */
+        GtkWidget *mute;
+        bool mute_updating; /* set while the toggle follows tandemd */
 };
 
 enum { COL_NAME, COL_STATE, COL_CPU, COL_MEM, N_COLS };
@@ -35,6 +37,10 @@ void shell_build_window(struct shell *s);
  * control_path NULL the display comes from tandemd. */
 void shell_add_console(struct shell *s, const char *domain, const char *control_path);
 void shell_status(struct shell *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* The domain selected in the tree (g_free it), or NULL. */
+char *shell_selected_domain(struct shell *s);
+/* Selects domain in the tree once tandemd lists it (--select). */
+void shell_select_domain(struct shell *s, const char *domain);
 
 /* tandemd */
 void daemon_connect(struct shell *s);
@@ -57,6 +63,9 @@ void dialog_create_domain(struct shell *s);
 void dialog_usb(struct shell *s);
 void dialog_phase(struct shell *s);
 GtkWidget *graphs_new(struct shell *s);
+/* The mute toggle: follows the selected domain; sends snd-mute. */
+void sound_update(struct shell *s);
+void sound_toggled(GtkToggleButton *b, gpointer data);
 void graphs_sample(struct shell *s, json_object *metrics);
 
 #endif

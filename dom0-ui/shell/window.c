@@ -18,7 +18,7 @@ void shell_status(struct shell *s, const char *fmt, ...)
                 fprintf(stderr, "tandem-shell: %s\n", buf);
 }
 
-static char *selected_domain(struct shell *s)
+char *shell_selected_domain(struct shell *s)
 {
         GtkTreeSelection *sel = gtk_tree_view_get_selection(GTK_TREE_VIEW(s->tree));
         GtkTreeModel *m;
@@ -33,7 +33,7 @@ static void lifecycle(GtkButton *b, gpointer data)
 {
         struct shell *s = data;
         const char *method = g_object_get_data(G_OBJECT(b), "method");
-        char *name = selected_domain(s);
+        char *name = shell_selected_domain(s);
         if (!name) {
                 shell_status(s, "select a domain first");
                 return;
@@ -74,7 +74,7 @@ static void open_console(GtkButton *b, gpointer data)
 {
         (void)b;
         struct shell *s = data;
-        char *name = selected_domain(s);
+        char *name = shell_selected_domain(s);
         if (!name)
                 return;
         shell_add_console(s, name, NULL);
@@ -132,7 +132,28 @@ static GtkWidget *domain_tree(struct shell *s)
                     GTK_TREE_VIEW(s->tree),
                     gtk_tree_view_column_new_with_attributes(
                         titles[i], gtk_cell_renderer_text_new(), "text", i, NULL));
+        gtk_tree_view_set_search_column(GTK_TREE_VIEW(s->tree), COL_NAME);
+        g_signal_connect_swapped(gtk_tree_view_get_selection(GTK_TREE_VIEW(s->tree)), "changed",
+                                 G_CALLBACK(sound_update), s);
         return s->tree;
+}
+
+void shell_select_domain(struct shell *s, const char *domain)
+{
+        GtkTreeIter it;
+        for (gboolean ok = gtk_tree_model_get_iter_first(GTK_TREE_MODEL(s->domains), &it); ok;
+             ok = gtk_tree_model_iter_next(GTK_TREE_MODEL(s->domains), &it)) {
+                char *n;
+                gtk_tree_model_get(GTK_TREE_MODEL(s->domains), &it, COL_NAME, &n, -1);
+                bool found = !strcmp(n, domain);
+                g_free(n);
+                if (found) {
+                        gtk_tree_selection_select_iter(
+                            gtk_tree_view_get_selection(GTK_TREE_VIEW(s->tree)), &it);
+                        return;
+                }
+        }
+        shell_status(s, "--select %s: no such domain", domain);
 }
 
 void shell_build_window(struct shell *s)
@@ -160,6 +181,10 @@ void shell_build_window(struct shell *s)
                            FALSE, 0);
         gtk_box_pack_start(GTK_BOX(toolbar), button("Phase\u2026", G_CALLBACK(on_phase), s), FALSE,
                            FALSE, 0);
+        s->mute = gtk_toggle_button_new_with_mnemonic("_Mute");
+        gtk_widget_set_sensitive(s->mute, FALSE);
+        g_signal_connect(s->mute, "toggled", G_CALLBACK(sound_toggled), s);
+        gtk_box_pack_start(GTK_BOX(toolbar), s->mute, FALSE, FALSE, 0);
         GtkWidget *fit = gtk_toggle_button_new_with_label("Scale to fit");
         gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(fit), s->scale_to_fit);
         g_signal_connect(fit, "toggled", G_CALLBACK(toggle_fit), s);
