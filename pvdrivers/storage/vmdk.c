@@ -1,6 +1,10 @@
-/* VMDK hosted sparse extents ("monolithicSparse"), read-only, from VMware's
- * Virtual Disk Format 1.1 specification: a little-endian sparse header, a
- * grain directory of grain-table sectors, grain tables of grain sectors. */
+/* VMDK hosted sparse extents ("monolithicSparse" and "streamOptimized"),
+ * read-only, from VMware's Virtual Disk Format 1.1 specification: a
+ * little-endian sparse header, a grain directory of grain-table sectors,
+ * grain tables of grain sectors. streamOptimized extents deflate each grain
+ * (zlib stream) behind a grain marker (virtual sector, compressed size), and
+ * their header says "grain directory at the end": the real one is in the
+ * footer, a copy of the header in the second-to-last sector. */
 #include "image_internal.h"
 
 #include <errno.h>
@@ -11,9 +15,12 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define VMDK_MAGIC    0x564d444bu /* "KDMV" read little-endian */
 #define FLAG_COMPRESS (1u << 16)
+#define FLAG_MARKERS  (1u << 17)
+#define DEFLATE       1
 #define GD_AT_END     0xffffffffffffffffULL
 #define GD_MAX_BYTES  (64u << 20)
 #define GRAIN_MAX     (1u << 17) /* sectors: 64 MiB */
@@ -29,6 +36,9 @@ struct vmdk {
         uint64_t fsize;
         uint64_t gt_cached; /* sector of the cached grain table, 0 = none */
         uint32_t *gt;
+        bool compressed, markers;
+        uint8_t *zin, *grain_buf; /* compressed input, last inflated grain */
+        uint64_t grain_cached;    /* its sector, 0 = none */
         bool warned;
 };
 
@@ -58,6 +68,49 @@ static int vmdk_corrupt(struct vmdk *v, const char *what, uint64_t x)
         return -EIO;
 }
 
+/* Inflates the compressed grain at sector (virtual grain g) into grain_buf. */
+static int inflate_grain(struct vmdk *v, uint64_t sector, uint64_t g)
+{
+        if (v->grain_cached == sector)
+                return 0;
+        uint64_t at = sector * 512, max = v->grain * 2 + 4096, len = max;
+        if (v->markers) {
+                uint8_t m[12];
+                if (pread_full(v->fd, m, sizeof(m), at) < 0)
+                        return vmdk_corrupt(v, "grain marker past the end", sector);
+                uint64_t lba = le64(m);
+                len = le32(m + 8);
+                if (lba != g * (v->grain / 512))
+                        return vmdk_corrupt(v, "grain marker for another sector", lba);
+                if (len == 0 || len > max)
+                        return vmdk_corrupt(v, "compressed grain size", len);
+                at += 12;
+        }
+        if (at + len > v->fsize) {
+                if (v->markers || at >= v->fsize)
+                        return vmdk_corrupt(v, "compressed grain past the end", sector);
+                len = v->fsize - at;
+        }
+        if (pread_full(v->fd, v->zin, (size_t)len, at) < 0)
+                return -EIO;
+        v->grain_cached = 0;
+        z_stream z = {0};
+        if (inflateInit(&z) != Z_OK)
+                return -ENOMEM;
+        z.next_in = v->zin;
+        z.avail_in = (uInt)len;
+        z.next_out = v->grain_buf;
+        z.avail_out = (uInt)v->grain;
+        int zr = inflate(&z, Z_FINISH);
+        size_t out = v->grain - z.avail_out;
+        inflateEnd(&z);
+        if (zr != Z_STREAM_END)
+                return vmdk_corrupt(v, "grain does not inflate", sector);
+        memset(v->grain_buf + out, 0, v->grain - out); /* a short last grain */
+        v->grain_cached = sector;
+        return 0;
+}
+
 static int read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
 {
         struct vmdk *v = ctx;
@@ -85,6 +138,13 @@ static int read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
                 }
                 if (sector <= 1) { /* 0 unallocated, 1 a zero grain */
                         memset(buf, 0, n);
+                } else if (v->compressed) {
+                        if (sector * 512 >= v->fsize)
+                                return vmdk_corrupt(v, "grain outside the file", sector);
+                        int rc = inflate_grain(v, sector, g);
+                        if (rc < 0)
+                                return rc;
+                        memcpy(buf, v->grain_buf + in, n);
                 } else {
                         if (sector * 512 >= v->fsize)
                                 return vmdk_corrupt(v, "grain outside the file", sector);
@@ -126,6 +186,8 @@ static void vmdk_close(struct blk_backend *b)
         close(v->fd);
         free(v->gd);
         free(v->gt);
+        free(v->zin);
+        free(v->grain_buf);
         free(v);
 }
 
@@ -169,8 +231,22 @@ struct blk_backend *vmdk_open(int fd, const char *path, bool readonly, char *err
                 FAIL("vmdk %s: bad magic", path);
         if (version < 1 || version > 3)
                 FAIL("vmdk %s: unsupported version %u", path, version);
-        if ((flags & FLAG_COMPRESS) || compress || gd_off == GD_AT_END)
-                FAIL("vmdk %s: streamOptimized (compressed) VMDKs are not supported", path);
+        if (compress && compress != DEFLATE)
+                FAIL("vmdk %s: unknown grain compression %u", path, compress);
+        v->compressed = (flags & FLAG_COMPRESS) && compress == DEFLATE;
+        v->markers = flags & FLAG_MARKERS;
+        if (gd_off == GD_AT_END) {
+                /* streamOptimized: the footer (a header copy) holds the real
+                 * directory; it sits before the end-of-stream marker */
+                uint8_t f[512];
+                if (v->fsize < 1536 || pread_full(fd, f, sizeof(f), v->fsize - 1024) < 0 ||
+                    le32(f) != VMDK_MAGIC)
+                        FAIL("vmdk %s: grain directory at the end, but no footer", path);
+                gd_off = le64(f + 56);
+                if (gd_off == GD_AT_END || le64(f + 12) != capacity || le64(f + 20) != grain ||
+                    le32(f + 44) != v->gtes)
+                        FAIL("vmdk %s: footer does not match the header", path);
+        }
         if (grain < 1 || grain > GRAIN_MAX || (grain & (grain - 1)))
                 FAIL("vmdk %s: invalid grain size %llu", path, (unsigned long long)grain);
         if (v->gtes < 1 || v->gtes > 4096)
@@ -201,12 +277,20 @@ struct blk_backend *vmdk_open(int fd, const char *path, bool readonly, char *err
                 FAIL("vmdk %s: cannot read the grain directory", path);
         for (uint64_t i = 0; i < v->gd_entries; i++)
                 v->gd[i] = le32((uint8_t *)&v->gd[i]);
+        if (v->compressed) {
+                v->zin = malloc(v->grain * 2 + 4096);
+                v->grain_buf = malloc(v->grain);
+                if (!v->zin || !v->grain_buf)
+                        FAIL("out of memory opening %s", path);
+        }
         v->b = (struct blk_backend){.ops = &vmdk_ops, .size = capacity * 512, .readonly = true};
         return &v->b;
 fail:
         close(fd);
         free(v->gd);
         free(v->gt);
+        free(v->zin);
+        free(v->grain_buf);
         free(v);
         return NULL;
 }

@@ -38,6 +38,8 @@ qemu-img snapshot -c snap "$work/seed-qcow2/v2.qcow2"
 mk vpc dyn.vhd -f vpc
 mk vpc fixed.vhd -f vpc -o subformat=fixed
 mk vmdk sparse.vmdk -f vmdk
+qemu-img convert -O vmdk -o subformat=streamOptimized "$work/sparse.vmdk" \
+	"$work/seed-vmdk/stream.vmdk"
 
 rc=0
 for fmt in qcow2 vpc vmdk; do

@@ -64,11 +64,59 @@ with tempfile.TemporaryDirectory(prefix="tandem-interop-") as d:
         "vpc dynamic": ["-O", "vpc"],
         "vpc fixed": ["-O", "vpc", "-o", "subformat=fixed"],
         "vmdk monolithicSparse": ["-O", "vmdk"],
+        "vmdk streamOptimized": ["-O", "vmdk", "-o", "subformat=streamOptimized"],
     }
     for i, (name, opts) in enumerate(qemu_made.items()):
         img = f"q{i}.img"
         run("qemu-img", "convert", "-f", "raw", *opts, "src.raw", img)
         check(f"reads {name}", lambda img=img, v="vpc" in name: tandem_reads(img, "vpc" if v else None))
+    def stream_footer():
+        # qemu-img puts the grain directory up front; VMware's writers put
+        # "at the end" (-1) in the header and the real offset in a footer
+        # (footer marker, header copy, end-of-stream marker). Make that
+        # layout from qemu's image; it must read the same.
+        import struct
+        with open(STREAM, "rb") as f:
+            data = f.read()
+        gd = struct.unpack("<Q", data[56:64])[0]
+        head = data[:56] + struct.pack("<Q", 0xFFFFFFFFFFFFFFFF) + data[64:512]
+        end = len(data) - 512 if data[-512:] == bytes(512) else len(data)  # qemu's EOS
+        footer = data[:56] + struct.pack("<Q", gd) + data[64:512]
+        marker = struct.pack("<QII", 1, 0, 3).ljust(512, b"\0")
+        with open("footer.vmdk", "wb") as f:
+            f.write(head + data[512:end] + marker + footer + bytes(512))
+        tandem_reads("footer.vmdk")
+        same("footer.vmdk.out", "src.raw")
+
+    def stream_hostile():
+        # damaged footer, grain marker or grain: one clear error, no crash
+        import shutil
+        import struct
+        with open(STREAM, "rb") as f:  # the first grain, through the GD and GT
+            gd = struct.unpack("<Q", f.read(512)[56:64])[0]
+            f.seek(gd * 512)
+            f.seek(struct.unpack("<I", f.read(4))[0] * 512)
+            grain = struct.unpack("<I", f.read(4))[0]
+        if grain <= 1:
+            raise RuntimeError("expected the first grain allocated")
+        cases = {"footer": ("footer.vmdk", os.path.getsize("footer.vmdk") - 1024, b"XXXX",
+                            "no footer"),
+                 "marker": (STREAM, grain * 512 + 8, struct.pack("<I", 0x7fffffff),
+                            "compressed grain size"),
+                 "grain": (STREAM, grain * 512 + 12, b"\xff" * 16, "does not inflate")}
+        for name, (src, off, patch, needle) in cases.items():
+            bad = f"bad-{name}.vmdk"
+            shutil.copy(src, bad)
+            with open(bad, "r+b") as f:
+                f.seek(off)
+                f.write(patch)
+            p = subprocess.run([TI, "convert", bad, bad + ".raw"], capture_output=True, text=True)
+            if p.returncode != 1 or needle not in p.stderr or "Sanitizer" in p.stderr:
+                raise RuntimeError(f"{name}: rc {p.returncode}, stderr {p.stderr!r}")
+
+    STREAM = f"q{list(qemu_made).index('vmdk streamOptimized')}.img"
+    check("reads streamOptimized VMDK with its directory in a footer", stream_footer)
+    check("refuses damaged streamOptimized VMDKs", stream_hostile)
     check("reads qcow2 with a raw backing file (written, zeroed, discarded)",
           lambda: tandem_reads("over.qcow2"))
 
