@@ -139,7 +139,7 @@ static json_object *retired_of(const struct plan *p, int phase)
         return a;
 }
 
-static void job_done(void *opaque, bool ok, const char *error);
+static void job_done(void *opaque, bool ok, const char *error, json_object *owners);
 
 static int start_steps(struct job *j, int to, json_object *owners, char *err, size_t errlen)
 {
@@ -148,11 +148,12 @@ static int start_steps(struct job *j, int to, json_object *owners, char *err, si
                 return -1;
         char what[32];
         snprintf(what, sizeof(what), "phase-%s", j->rolling_back ? "undo" : j->action);
-        phase_run(&j->plan, &steps, what, owners, job_done, j);
+        phase_run(&j->plan, &steps, what, j->rolling_back ? j->to : j->from,
+                  j->rolling_back ? j->from : to, owners, job_done, j);
         return 0;
 }
 
-static void job_done(void *opaque, bool ok, const char *error)
+static void job_done(void *opaque, bool ok, const char *error, json_object *live_owners)
 {
         struct job *j = opaque;
         json_object *st = state_load();
@@ -178,12 +179,12 @@ static void job_done(void *opaque, bool ok, const char *error)
                 /* Undo: converge back on the phase we started from. */
                 j->error = strdup(error ? error : "failed");
                 j->rolling_back = true;
-                json_object *owners = owners_of(&j->plan, j->to);
                 char err[512];
-                int rc = start_steps(j, j->from, owners, err, sizeof(err));
-                json_object_put(owners);
+                /* Undo from where the devices are now, not from where the
+                 * target phase would have put them. */
                 json_object_put(st);
-                if (rc == 0)
+                st = NULL;
+                if (start_steps(j, j->from, live_owners, err, sizeof(err)) == 0)
                         return;
                 snprintf(msg, sizeof(msg), "%s phase %d failed: %s; undo failed too: %s", j->action,
                          j->to, j->error, err);
@@ -197,6 +198,8 @@ static void job_done(void *opaque, bool ok, const char *error)
         if (!st)
                 st = state_load();
         set_str(st, "last_error", msg);
+        if (live_owners)
+                json_object_object_add(st, "owners", json_object_get(live_owners));
         state_save(st);
         json_object_put(st);
         history_add(j->action, j->from, j->to, false, msg);
@@ -479,6 +482,10 @@ static void m_phase_status(struct client *c, json_object *id, json_object *param
         set_str(r, "plan_path", state_str(st, "plan_path"));
         set_str(r, "last_error", state_str(st, "last_error"));
         set_str(r, "applying", phase_current_step());
+        size_t step, steps;
+        phase_progress(&step, &steps);
+        json_object_object_add(r, "step", json_object_new_int64((int64_t)step));
+        json_object_object_add(r, "steps", json_object_new_int64((int64_t)steps));
         json_object *own = json_object_object_get(st, "owners");
         json_object_object_add(r, "owners", own ? json_object_get(own) : json_object_new_object());
         const char *text = state_str(st, "plan_text");

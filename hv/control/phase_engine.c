@@ -72,6 +72,17 @@ static const char *owner_of(json_object *owners, const char *dev)
                                                                     : NULL;
 }
 
+static struct phase_step *add_usb(struct step_list *l, enum step_kind k, int domain, int device,
+                                  const char *dev, const char *dom)
+{
+        struct phase_step *s =
+            add(l, k, domain, "%s %s %s %s", k == STEP_USB_ATTACH ? "usb-attach" : "usb-detach",
+                dev, k == STEP_USB_ATTACH ? "to" : "from", dom);
+        if (s)
+                s->device = device;
+        return s;
+}
+
 /* Pause, copy the disk, unpause, extract: the copy is what tandem-extract
  * reads, so the running guest's disk is never read while it writes. */
 static int add_sync(const struct plan *p, int j, bool live, struct step_list *l)
@@ -124,18 +135,20 @@ int phase_steps(const struct plan *p, int to, json_object *owners, struct step_l
                     !add(l, STEP_UNPAUSE, (int)i, "unpause %s (left paused)", d->name))
                         goto oom;
         }
-        /* 1. USB devices leave owners that lose them. */
+        /* 1. USB devices leave owners that stop, or that keep nothing. An
+         * owner that keeps running gives its device up only in step 4, right
+         * before the new owner takes it, so a failed start on the way
+         * leaves it where it was. */
         for (size_t k = 0; k < p->n_devices; k++) {
                 const char *cur = owner_of(owners, p->devices[k].name);
                 int nw = plan_phase_owner(ph, p, (int)k);
+                int ci = cur ? plan_domain_index(p, cur) : -1;
                 if (strcmp(p->devices[k].kind, "usb") || !cur ||
-                    (nw >= 0 && !strcmp(cur, p->domains[nw].name)))
+                    (nw >= 0 && !strcmp(cur, p->domains[nw].name)) ||
+                    (nw >= 0 && ci >= 0 && want[ci]))
                         continue;
-                struct phase_step *s = add(l, STEP_USB_DETACH, plan_domain_index(p, cur),
-                                           "usb-detach %s from %s", p->devices[k].name, cur);
-                if (!s)
+                if (!add_usb(l, STEP_USB_DETACH, ci, (int)k, p->devices[k].name, cur))
                         goto oom;
-                s->device = (int)k;
         }
         /* 2. Domains that stop (retiring ones get a final sync and an archive)
          * or restart with other devices. */
@@ -184,18 +197,21 @@ int phase_steps(const struct plan *p, int to, json_object *owners, struct step_l
                 s->config = want[i];
                 want[i] = NULL;
         }
-        /* 4. USB devices go to their new owners. */
+        /* 4. USB devices go to their new owners: detached from an owner
+         * that keeps running, then attached (never two owners at once). */
         for (size_t k = 0; k < p->n_devices; k++) {
                 const char *cur = owner_of(owners, p->devices[k].name);
                 int nw = plan_phase_owner(ph, p, (int)k);
+                int ci = cur ? plan_domain_index(p, cur) : -1;
                 if (strcmp(p->devices[k].kind, "usb") || nw < 0 ||
                     (cur && !strcmp(cur, p->domains[nw].name)))
                         continue;
-                struct phase_step *s = add(l, STEP_USB_ATTACH, nw, "usb-attach %s to %s",
-                                           p->devices[k].name, p->domains[nw].name);
-                if (!s)
+                if (cur && ci >= 0 && want[ci] &&
+                    !add_usb(l, STEP_USB_DETACH, ci, (int)k, p->devices[k].name, cur))
                         goto oom;
-                s->device = (int)k;
+                if (!add_usb(l, STEP_USB_ATTACH, nw, (int)k, p->devices[k].name,
+                             p->domains[nw].name))
+                        goto oom;
         }
         /* 5. The phase's sync jobs from domains that run in it. */
         for (size_t k = 0; k < ph->n_syncs; k++)
@@ -216,19 +232,35 @@ out:
 
 /* ---- running ---- */
 
+/* A migration tool (cp, tandem-extract, tandem-archive) runs under a
+ * runner process: tandemd ignores SIGCHLD, so it cannot wait for a child
+ * of its own, but the runner can. The runner execs nothing itself; it
+ * forks the tool, keeps the tail of its stderr, waits for it and writes
+ * "STATUS\nLAST-STDERR-LINE" into a pipe that tandemd's event loop watches
+ * until EOF. tandemd never blocks on a tool. */
+struct tool_run {
+        struct watch w; /* the runner's result pipe, -1 when idle */
+        pid_t runner;
+        char buf[1024];
+        size_t n;
+};
+
 static struct {
         bool active;
         struct plan *plan;
         struct step_list steps;
         size_t next;
         char what[32];
+        int from, to;
         phase_done_fn done;
         void *opaque;
-        struct watch w; /* the connection to our own API socket */
+        json_object *owners; /* device -> domain, as the steps leave them */
+        struct watch w;      /* the connection to our own API socket */
         char *in;
         size_t in_len;
         int64_t req_id;
-} run = {.w.fd = -1};
+        struct tool_run tool;
+} run = {.w.fd = -1, .tool.w.fd = -1};
 
 bool phase_running(void)
 {
@@ -240,7 +272,39 @@ const char *phase_current_step(void)
         return run.active && run.next < run.steps.n ? run.steps.s[run.next].text : NULL;
 }
 
+void phase_progress(size_t *step, size_t *steps)
+{
+        *step = run.active ? run.next + 1 : 0;
+        *steps = run.active ? run.steps.n : 0;
+}
+
+/* Subscribers of the event topic see every step start and the end of the
+ * run (docs/api.md, "phase-progress"). */
+static void progress_event(const char *state, const char *text)
+{
+        json_object *ev = json_object_new_object();
+        json_object_object_add(ev, "event", json_object_new_string("phase-progress"));
+        json_object_object_add(ev, "action", json_object_new_string(run.what));
+        json_object_object_add(ev, "from", json_object_new_int(run.from));
+        json_object_object_add(ev, "to", json_object_new_int(run.to));
+        json_object_object_add(ev, "state", json_object_new_string(state));
+        json_object_object_add(ev, "step", json_object_new_int64((int64_t)run.next + 1));
+        json_object_object_add(ev, "steps", json_object_new_int64((int64_t)run.steps.n));
+        json_object_object_add(ev, "text", text ? json_object_new_string(text) : NULL);
+        json_object_object_add(ev, "time", json_object_new_double(now_wall()));
+        api_broadcast(TOPIC_EVENT, NULL, ev);
+}
+
 static void next_step(void);
+
+static void tool_stop(void)
+{
+        if (run.tool.w.fd < 0)
+                return;
+        loop_del(&run.tool.w);
+        close(run.tool.w.fd);
+        run.tool.w.fd = -1;
+}
 
 static void finish(bool ok, const char *error)
 {
@@ -249,12 +313,22 @@ static void finish(bool ok, const char *error)
                 close(run.w.fd);
                 run.w.fd = -1;
         }
+        tool_stop();
         free(run.in);
         run.in = NULL;
         run.in_len = 0;
+        progress_event(ok ? "done" : "failed", ok ? NULL : error);
         step_list_free(&run.steps);
         run.active = false;
-        run.done(run.opaque, ok, error);
+        json_object *owners = run.owners;
+        run.owners = NULL;
+        run.done(run.opaque, ok, error, owners);
+        json_object_put(owners);
+}
+
+static const char *step_domain(const struct phase_step *s)
+{
+        return s->domain >= 0 ? run.plan->domains[s->domain].name : NULL;
 }
 
 static void step_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -268,78 +342,132 @@ static void step_failed(const char *fmt, ...)
         va_end(ap);
         struct phase_step *s = &run.steps.s[run.next];
         snprintf(full, sizeof(full), "%s: %s", s->text, msg);
-        store_audit_detail(&g_store, now_wall(), (unsigned)getuid(), run.what,
-                           run.plan->domains[s->domain].name, 0, full);
+        store_audit_detail(&g_store, now_wall(), (unsigned)getuid(), run.what, step_domain(s), 0,
+                           full);
         finish(false, full);
 }
 
 static void step_ok(void)
 {
         struct phase_step *s = &run.steps.s[run.next];
-        store_audit_detail(&g_store, now_wall(), (unsigned)getuid(), run.what,
-                           s->domain >= 0 ? run.plan->domains[s->domain].name : NULL, 1, s->text);
+        const char *dev = s->device >= 0 ? run.plan->devices[s->device].name : NULL;
+        if (s->kind == STEP_USB_DETACH)
+                json_object_object_del(run.owners, dev);
+        else if (s->kind == STEP_USB_ATTACH)
+                json_object_object_add(run.owners, dev, json_object_new_string(step_domain(s)));
+        store_audit_detail(&g_store, now_wall(), (unsigned)getuid(), run.what, step_domain(s), 1,
+                           s->text);
         run.next++;
         next_step();
 }
 
-/* Runs argv with stdout discarded; the last line of its stderr goes into
- * msg. Blocks: the tools work on one small legacy disk. */
-static int run_tool(char *const argv[], char *msg, size_t msglen)
+static void runner_main(char *const argv[], int result_fd)
+{
+        signal(SIGCHLD, SIG_DFL);
+        /* Nothing of tandemd's (clients, sockets, the store) stays open in
+         * the runner or the tool. */
+        if (dup2(result_fd, 3) < 0)
+                _exit(126);
+        close_range(4, ~0u, 0);
+        int epipe[2];
+        if (pipe(epipe) < 0)
+                _exit(126);
+        pid_t pid = fork();
+        if (pid < 0)
+                _exit(126);
+        if (pid == 0) {
+                int nul = open("/dev/null", O_RDWR);
+                dup2(nul, 0);
+                dup2(nul, 1);
+                dup2(epipe[1], 2);
+                close(epipe[0]);
+                close(epipe[1]);
+                close(3);
+                close(nul);
+                execvp(argv[0], argv);
+                fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        close(epipe[1]);
+        char buf[4096];
+        size_t n = 0;
+        ssize_t r;
+        while ((r = read(epipe[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
+               (r < 0 && errno == EINTR)) {
+                if (r > 0)
+                        n += (size_t)r;
+                if (n == sizeof(buf) - 1) /* keep the tail */
+                        memmove(buf, buf + n / 2, n - n / 2), n -= n / 2;
+        }
+        buf[n] = '\0';
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                buf[--n] = '\0';
+        char *last = strrchr(buf, '\n');
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        dprintf(3, "%d\n%.900s", rc, last ? last + 1 : buf);
+        _exit(0);
+}
+
+static void tool_done(int rc, const char *msg);
+
+static void tool_output(struct watch *w, uint32_t events)
+{
+        (void)events;
+        ssize_t r = read(w->fd, run.tool.buf + run.tool.n, sizeof(run.tool.buf) - 1 - run.tool.n);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (r > 0) {
+                run.tool.n += (size_t)r;
+                if (run.tool.n < sizeof(run.tool.buf) - 1)
+                        return;
+        }
+        /* EOF: the runner has exited (the kernel reaps it). */
+        tool_stop();
+        run.tool.buf[run.tool.n] = '\0';
+        char *nl = strchr(run.tool.buf, '\n');
+        if (!nl) {
+                tool_done(-1, "the tool's runner ended without a result");
+                return;
+        }
+        *nl = '\0';
+        tool_done(atoi(run.tool.buf), nl + 1);
+}
+
+/* Starts argv under a runner; tool_done follows from the event loop. */
+static int tool_start(char *const argv[], char *msg, size_t msglen)
 {
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) < 0) {
                 snprintf(msg, msglen, "pipe: %s", strerror(errno));
                 return -1;
         }
-        /* tandemd ignores SIGCHLD (the kernel reaps monitors); for the
-         * tool's exit status it must be waitable while it runs. A monitor
-         * that exits meanwhile is reaped by domain.c's waitpid. */
-        void (*old_chld)(int) = signal(SIGCHLD, SIG_DFL);
         pid_t pid = fork();
         if (pid < 0) {
-                signal(SIGCHLD, old_chld);
                 snprintf(msg, msglen, "fork: %s", strerror(errno));
                 close(pfd[0]);
                 close(pfd[1]);
                 return -1;
         }
         if (pid == 0) {
-                int nul = open("/dev/null", O_RDWR);
-                dup2(nul, 0);
-                dup2(nul, 1);
-                dup2(pfd[1], 2);
-                execvp(argv[0], argv);
-                fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
+                close(pfd[0]);
+                runner_main(argv, pfd[1]);
         }
         close(pfd[1]);
-        char buf[4096];
-        size_t n = 0;
-        ssize_t r;
-        while ((r = read(pfd[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
-                if (r > 0)
-                        n += (size_t)r;
-                if (n == sizeof(buf) - 1) /* keep the tail */
-                        memmove(buf, buf + n / 2, n - n / 2), n -= n / 2;
-        }
-        close(pfd[0]);
-        buf[n] = '\0';
-        while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-                buf[--n] = '\0';
-        char *last = strrchr(buf, '\n');
-        const char *tail = last ? last + 1 : buf;
-        size_t tl = strlen(tail) < msglen ? strlen(tail) : msglen - 1;
-        memcpy(msg, tail, tl);
-        msg[tl] = '\0';
-        int st = 0, w;
-        while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-                ;
-        signal(SIGCHLD, old_chld);
-        if (w < 0) {
-                snprintf(msg, msglen, "waitpid: %s", strerror(errno));
+        run.tool.runner = pid;
+        run.tool.n = 0;
+        run.tool.w.fd = pfd[0];
+        run.tool.w.ready = tool_output;
+        if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0 || loop_add(&run.tool.w, EPOLLIN) < 0) {
+                snprintf(msg, msglen, "cannot watch the tool: %s", strerror(errno));
+                close(pfd[0]);
+                run.tool.w.fd = -1;
+                kill(pid, SIGKILL);
                 return -1;
         }
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        return 0;
 }
 
 static const char *tool(const char *env, const char *dflt)
@@ -351,6 +479,11 @@ static const char *tool(const char *env, const char *dflt)
 static void snapshot_path(const struct plan_sync *s, char *buf, size_t len)
 {
         snprintf(buf, len, "%s/snapshot.img", s->out);
+}
+
+static bool extract_is_live(const struct phase_step *s)
+{
+        return s > run.steps.s && s[-1].kind == STEP_UNPAUSE;
 }
 
 static void local_step(struct phase_step *s)
@@ -367,27 +500,20 @@ static void local_step(struct phase_step *s)
                 }
                 snapshot_path(j, snap, sizeof(snap));
                 char *argv[] = {"cp", "--sparse=always", d->disk, snap, NULL};
-                rc = run_tool(argv, msg, sizeof(msg));
+                rc = tool_start(argv, msg, sizeof(msg));
                 break;
         }
         case STEP_EXTRACT: {
                 const struct plan_sync *j = &run.plan->syncs[s->sync];
-                bool live = s > run.steps.s && s[-1].kind == STEP_UNPAUSE;
                 snapshot_path(j, snap, sizeof(snap));
                 char *argv[] = {(char *)tool("TANDEM_EXTRACT", "tandem-extract"),
                                 "--since",
                                 j->state,
                                 "--out",
                                 j->out,
-                                live ? snap : d->disk,
+                                extract_is_live(s) ? snap : d->disk,
                                 NULL};
-                rc = run_tool(argv, msg, sizeof(msg));
-                if (live)
-                        unlink(snap);
-                if (rc == 1) {
-                        step_failed("records do not reconcile (see %s/report.txt)", j->out);
-                        return;
-                }
+                rc = tool_start(argv, msg, sizeof(msg));
                 break;
         }
         case STEP_ARCHIVE: {
@@ -401,19 +527,41 @@ static void local_step(struct phase_step *s)
                                 d->config_path,
                                 d->archive,
                                 NULL};
-                rc = d->disk ? run_tool(argv, msg, sizeof(msg)) : -1;
-                if (!d->disk)
-                        snprintf(msg, sizeof(msg), "%s has no disk", d->name);
+                if (!d->disk) {
+                        step_failed("%s has no disk", d->name);
+                        return;
+                }
+                rc = tool_start(argv, msg, sizeof(msg));
                 break;
         }
         case STEP_RESTORE: {
                 char *argv[] = {(char *)tool("TANDEM_ARCHIVE", "tandem-archive"), "restore",
                                 d->archive, NULL};
-                rc = run_tool(argv, msg, sizeof(msg));
+                rc = tool_start(argv, msg, sizeof(msg));
                 break;
         }
         default:
+                snprintf(msg, sizeof(msg), "not a local step");
                 rc = -1;
+        }
+        if (rc != 0)
+                step_failed("%s", msg[0] ? msg : "failed");
+}
+
+static void tool_done(int rc, const char *msg)
+{
+        struct phase_step *s = &run.steps.s[run.next];
+        if (s->kind == STEP_EXTRACT) {
+                const struct plan_sync *j = &run.plan->syncs[s->sync];
+                if (extract_is_live(s)) {
+                        char snap[4200];
+                        snapshot_path(j, snap, sizeof(snap));
+                        unlink(snap);
+                }
+                if (rc == 1) {
+                        step_failed("records do not reconcile (see %s/report.txt)", j->out);
+                        return;
+                }
         }
         if (rc != 0)
                 step_failed("%s", msg[0] ? msg : "failed");
@@ -480,8 +628,11 @@ static void api_reply(json_object *msg)
                 if (json_object_object_get_ex(e, "code", &m))
                         code = json_object_get_string(m);
         }
-        /* A domain already gone is where a destroy wanted it. */
-        if (s->kind == STEP_DESTROY && !strcmp(code, TANDEM_E_NOT_FOUND)) {
+        /* A domain already gone is where a destroy wanted it; a device
+         * tandemd holds nowhere (its owner's VMM ended, or tandemd was
+         * restarted) is where a detach wanted it. */
+        if ((s->kind == STEP_DESTROY && !strcmp(code, TANDEM_E_NOT_FOUND)) ||
+            (s->kind == STEP_USB_DETACH && !strcmp(code, "not-found"))) {
                 step_ok();
                 return;
         }
@@ -530,7 +681,8 @@ static void next_step(void)
                 return;
         }
         struct phase_step *s = &run.steps.s[run.next];
-        const struct plan_domain *d = &run.plan->domains[s->domain];
+        progress_event("running", s->text);
+        const struct plan_domain *d = s->domain >= 0 ? &run.plan->domains[s->domain] : NULL;
         json_object *p = json_object_new_object();
         const char *method = NULL;
         switch (s->kind) {
@@ -585,10 +737,9 @@ static void next_step(void)
                             strerror(errno));
 }
 
-int phase_run(struct plan *p, struct step_list *steps, const char *what, json_object *owners,
-              phase_done_fn done, void *opaque)
+int phase_run(struct plan *p, struct step_list *steps, const char *what, int from, int to,
+              json_object *owners, phase_done_fn done, void *opaque)
 {
-        (void)owners;
         if (run.active)
                 return -1;
         run.active = true;
@@ -597,6 +748,13 @@ int phase_run(struct plan *p, struct step_list *steps, const char *what, json_ob
         memset(steps, 0, sizeof(*steps));
         run.next = 0;
         snprintf(run.what, sizeof(run.what), "%s", what);
+        run.from = from;
+        run.to = to;
+        /* A private copy: the steps edit it as devices move. */
+        run.owners = json_tokener_parse(
+            owners ? json_object_to_json_string_ext(owners, JSON_C_TO_STRING_PLAIN) : "{}");
+        if (!run.owners)
+                run.owners = json_object_new_object();
         run.done = done;
         run.opaque = opaque;
         next_step();

@@ -4,7 +4,9 @@
  * Domain and USB steps go through tandemd's own API (a connection to its
  * own socket), so they take exactly the paths a client's requests take;
  * the migration tools (tandem-extract, tandem-archive, cp) run as
- * children. See docs/phase-plan.md. */
+ * children watched by the event loop, so tandemd keeps answering while
+ * they work. Each step start is a "phase-progress" event. See
+ * docs/phase-plan.md. */
 #ifndef TANDEM_PHASE_ENGINE_H
 #define TANDEM_PHASE_ENGINE_H
 
@@ -45,15 +47,22 @@ int phase_steps(const struct plan *p, int to, json_object *owners, struct step_l
                 size_t errlen);
 void step_list_free(struct step_list *l);
 
-/* Called when a run finishes: ok, or the error of the step that failed. */
-typedef void (*phase_done_fn)(void *opaque, bool ok, const char *error);
+/* Called when a run finishes: ok, or the error of the step that failed;
+ * owners (borrowed) is where the USB devices are now, which is what an
+ * undo must start from. */
+typedef void (*phase_done_fn)(void *opaque, bool ok, const char *error, json_object *owners);
 
-/* Runs steps (taking them over), logging each to the audit table as
- * method `what`. Returns -1 if a run is already in progress. */
-int phase_run(struct plan *p, struct step_list *steps, const char *what, json_object *owners,
-              phase_done_fn done, void *opaque);
+/* Runs steps (taking them over) from phase `from` towards `to`, logging
+ * each to the audit table as method `what`; owners are the device owners
+ * the steps were computed from. Returns -1 if a run is already in
+ * progress. */
+int phase_run(struct plan *p, struct step_list *steps, const char *what, int from, int to,
+              json_object *owners, phase_done_fn done, void *opaque);
 bool phase_running(void);
 /* The step now running, or NULL. */
 const char *phase_current_step(void);
+/* 1-based number of the step now running and the run's step count (0, 0
+ * when idle). */
+void phase_progress(size_t *step, size_t *steps);
 
 #endif

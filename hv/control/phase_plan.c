@@ -342,6 +342,24 @@ static char *abspath(struct ctx *c, const char *f)
         return r;
 }
 
+/* A usb device's spec with a file ("printer:PATH", "storage:PATH"): a
+ * relative PATH is relative to the plan, like every file it names. */
+static char *usb_spec_abspath(struct ctx *c, const char *spec)
+{
+        static const char *const with_file[] = {"printer:", "storage:"};
+        for (size_t i = 0; i < sizeof(with_file) / sizeof(with_file[0]); i++) {
+                size_t n = strlen(with_file[i]);
+                if (strncmp(spec, with_file[i], n) || !spec[n])
+                        continue;
+                char *path = abspath(c, spec + n), *r = NULL;
+                if (path && asprintf(&r, "%s%s", with_file[i], path) < 0)
+                        r = NULL;
+                free(path);
+                return r;
+        }
+        return strdup(spec);
+}
+
 static char *read_file(const char *path)
 {
         FILE *f = fopen(path, "rb");
@@ -549,7 +567,9 @@ static int build_device(struct ctx *c, const struct section *s)
                                      s->name);
                 if (want_string(c, e, &v) < 0)
                         return -1;
-                *slot = !strcmp(e->key, "spool") ? abspath(c, v) : strdup(v);
+                *slot = !strcmp(e->key, "spool") ? abspath(c, v)
+                        : !strcmp(e->key, "usb") ? usb_spec_abspath(c, v)
+                                                 : strdup(v);
                 if (!strcmp(e->key, "kind") && strcmp(v, "printer") && strcmp(v, "usb"))
                         return CFAIL(c, e->v[0].line, e->v[0].col,
                                      "device %s: kind '%s' is not 'printer' or 'usb'", s->name, v);

@@ -1,7 +1,8 @@
 """Shared pieces of the phase tests: a real tandemd (tests/toolstack's
-harness) that finds the migration tools, a legacy domain and a tiny "new
-system" domain, the plan file of docs/phase-plan.md's example, and a
-screen driver for the legacy guest over its VMM control socket."""
+harness) that finds the migration tools, a legacy domain (PV USB) and a
+tiny "new system" domain (xHCI), the plan file of docs/phase-plan.md's
+example, where the emulated USB printer moves between them, and a screen
+driver for the legacy guest over its VMM control socket."""
 import json
 import os
 import re
@@ -29,8 +30,8 @@ config = "{linux_cfg}"
 stop_timeout = 1
 
 [device printer]
-kind = "printer"
-spool = "printer.prn"
+kind = "usb"
+usb = "printer:printer.prn"
 
 [sync tickets]
 from = "legacy"
@@ -63,6 +64,25 @@ sync = [ "tickets" ]
 """
 
 
+USBDEV = 'usbdev = [ "vendorid=0x1209,productid=0x0003" ]\n'
+
+
+def vmm_call(path, cmd, **args):
+    """One request on a VMM control socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(path)
+    s.sendall((json.dumps(dict(args, id=1, cmd=cmd)) + "\n").encode())
+    buf = b""
+    while b"\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return json.loads(buf.split(b"\n")[0])
+
+
 class PhaseEnv(Env):
     def __init__(self, argv):
         build = os.environ.get("TANDEM_BUILD")
@@ -75,10 +95,12 @@ class PhaseEnv(Env):
         r = os.spawnv(os.P_WAIT, MKDISK, [MKDISK, "--force", self.disk])
         if r != 0:
             raise Fail("legacy-mkdisk failed")
+        # Both domains have a USB controller: PV USB for the legacy guest,
+        # an xHCI for the other; the printer moves with usb-detach/attach.
         with open(os.path.join(self.dir, "legacy.cfg"), "w") as f:
             f.write('name = "legacy"\ntype = "tandem-legacy"\nkernel = "%s"\nmemory = 16\n'
-                    "disk = [ 'data.img,raw,xvda,rw' ]\n" % self.legacy)
-        self.config("linux")  # the toolstack guest, idle: the "new system"
+                    "disk = [ 'data.img,raw,xvda,rw' ]\n%s" % (self.legacy, USBDEV))
+        self.config("linux", extra=USBDEV)  # the toolstack guest, idle: the "new system"
         os.makedirs(os.path.join(self.dir, "archive"), exist_ok=True)
 
     def plan(self, name="plan.tp", linux_cfg="linux.cfg", text=None):
@@ -94,6 +116,13 @@ class PhaseEnv(Env):
         pid = {d["name"]: d for d in c.call("list")["domains"]}[name]["pid"]
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             return f.read().split(b"\0")
+
+    def usb_ids(self, name):
+        """The USB devices a domain's own VMM has (usb-list on its socket)."""
+        r = vmm_call(os.path.join(self.dir, "run", name, "control.sock"), "usb-list")
+        if not r.get("ok"):
+            raise Fail("%s: VMM usb-list: %s" % (name, r))
+        return [d["id"] for d in r["devices"]]
 
     def screen(self, name):
         return Screen(os.path.join(self.dir, "run", name, "control.sock"))

@@ -54,8 +54,8 @@ def cases():
     t = GOOD.replace('[sync tickets]', '[sync tickets')
     ln, col = line_col(t, '[sync tickets', len("[sync tickets"))
     out.append(("syntax-header", t, "%d:%d: expected ']' to close the section header" % (ln, col)))
-    t = GOOD.replace('spool = "printer.prn"', 'spool = "printer.prn')
-    ln, col = line_col(t, '"printer.prn')
+    t = GOOD.replace('usb = "printer:printer.prn"', 'usb = "printer:printer.prn')
+    ln, col = line_col(t, '"printer:printer.prn')
     out.append(("syntax-string", t, "%d:%d: unterminated string" % (ln, col)))
     # meaning
     t = GOOD.replace('stop_timeout = 1', 'stop_timeout = 1\nstop_timeout = 2')
