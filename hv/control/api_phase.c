@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- persisted state ---- */
@@ -393,9 +392,11 @@ static void m_phase_plan(struct client *c, json_object *id, json_object *params)
         job_free(j);
 }
 
+static bool restoring; /* a rollback waits for a restore (m_phase_rollback) */
+
 static void start_job(struct client *c, json_object *id, struct job *j)
 {
-        if (phase_running()) {
+        if (phase_running() || restoring) {
                 api_reply_error(c, id, TANDEM_E_STATE, "a phase change is in progress (%s)",
                                 phase_current_step() ? phase_current_step() : "finishing");
                 job_free(j);
@@ -428,35 +429,54 @@ static void m_phase_apply(struct client *c, json_object *id, json_object *params
 }
 
 /* Before the stored plan can be read again, the configs of domains it
- * retired must exist: a purge deletes them with the disk. */
-static void restore_purged_configs(void)
+ * retired must exist: a purge deletes them with the disk. Restoring runs
+ * tandem-archive as a child; the rollback goes on when it is done (a
+ * restore that fails is reported; after one restore the plan is parsed
+ * as it is, so a config the archive lacks is a plan error). */
+
+struct restore_wait {
+        uint64_t client_serial;
+        json_object *id;
+};
+
+/* The archive of a retired domain whose config is gone, or NULL. */
+static char *purged_archive(void)
 {
         json_object *st = state_load(), *ret;
+        char *found = NULL;
         if (json_object_object_get_ex(st, "retired", &ret))
-                for (size_t i = 0; i < json_object_array_length(ret); i++) {
+                for (size_t i = 0; !found && i < json_object_array_length(ret); i++) {
                         json_object *r = json_object_array_get_idx(ret, i);
                         const char *cfg = state_str(r, "config"), *arch = state_str(r, "archive");
                         struct stat sb;
-                        if (!cfg || !arch || stat(cfg, &sb) == 0 || stat(arch, &sb) < 0)
-                                continue;
-                        pid_t pid = fork();
-                        if (pid == 0) {
-                                const char *t = getenv("TANDEM_ARCHIVE");
-                                execlp(t && *t ? t : "tandem-archive", "tandem-archive", "restore",
-                                       arch, (char *)NULL);
-                                _exit(127);
-                        }
-                        int ws;
-                        if (pid > 0)
-                                waitpid(pid, &ws, 0);
+                        if (cfg && arch && stat(cfg, &sb) < 0 && stat(arch, &sb) == 0)
+                                found = strdup(arch);
                 }
         json_object_put(st);
+        return found;
+}
+
+static void rollback_continue(struct client *c, json_object *id, bool restore);
+
+static void restored(void *opaque, int rc, const char *msg)
+{
+        struct restore_wait *w = opaque;
+        restoring = false;
+        struct client *c = api_client_find(w->client_serial);
+        if (c && rc != 0)
+                api_reply_error(c, w->id, TANDEM_E_STATE,
+                                "rollback: restoring a retired domain: %s",
+                                msg[0] ? msg : "tandem-archive restore failed");
+        else if (c)
+                rollback_continue(c, w->id, false);
+        json_object_put(w->id);
+        free(w);
 }
 
 static void m_phase_rollback(struct client *c, json_object *id, json_object *params)
 {
         (void)params;
-        if (phase_running()) {
+        if (phase_running() || restoring) {
                 api_reply_error(c, id, TANDEM_E_STATE, "a phase change is in progress");
                 return;
         }
@@ -467,7 +487,33 @@ static void m_phase_rollback(struct client *c, json_object *id, json_object *par
                 api_reply_error(c, id, TANDEM_E_STATE, "no phase is applied; nothing to roll back");
                 return;
         }
-        restore_purged_configs();
+        rollback_continue(c, id, true);
+}
+
+static void rollback_continue(struct client *c, json_object *id, bool restore)
+{
+        char *arch = restore ? purged_archive() : NULL;
+        if (arch) {
+                struct restore_wait *w = calloc(1, sizeof(*w));
+                char msg[512];
+                const char *t = getenv("TANDEM_ARCHIVE");
+                char *argv[] = {(char *)(t && *t ? t : "tandem-archive"), "restore", arch, NULL};
+                if (w) {
+                        w->client_serial = c->serial;
+                        w->id = json_object_get(id);
+                }
+                if (!w || phase_tool_start(argv, restored, w, msg, sizeof(msg)) < 0) {
+                        api_reply_error(c, id, TANDEM_E_STATE, "rollback: restoring %s: %s", arch,
+                                        w ? msg : "out of memory");
+                        if (w)
+                                json_object_put(w->id);
+                        free(w);
+                } else {
+                        restoring = true;
+                }
+                free(arch);
+                return;
+        }
         struct job *j = job_from_request(c, id, NULL, "rollback");
         if (j)
                 start_job(c, id, j);

@@ -239,10 +239,12 @@ out:
  * "STATUS\nLAST-STDERR-LINE" into a pipe that tandemd's event loop watches
  * until EOF. tandemd never blocks on a tool. */
 struct tool_run {
-        struct watch w; /* the runner's result pipe, -1 when idle */
+        struct watch w; /* the runner's result pipe */
         pid_t runner;
         char buf[1024];
         size_t n;
+        phase_tool_fn done;
+        void *opaque;
 };
 
 static struct {
@@ -259,8 +261,8 @@ static struct {
         char *in;
         size_t in_len;
         int64_t req_id;
-        struct tool_run tool;
-} run = {.w.fd = -1, .tool.w.fd = -1};
+        uintptr_t gen; /* counts runs, so a tool outliving its run is ignored */
+} run = {.w.fd = -1};
 
 bool phase_running(void)
 {
@@ -297,13 +299,11 @@ static void progress_event(const char *state, const char *text)
 
 static void next_step(void);
 
-static void tool_stop(void)
+static void tool_close(struct tool_run *t)
 {
-        if (run.tool.w.fd < 0)
-                return;
-        loop_del(&run.tool.w);
-        close(run.tool.w.fd);
-        run.tool.w.fd = -1;
+        loop_del(&t->w);
+        close(t->w.fd);
+        free(t);
 }
 
 static void finish(bool ok, const char *error)
@@ -313,7 +313,6 @@ static void finish(bool ok, const char *error)
                 close(run.w.fd);
                 run.w.fd = -1;
         }
-        tool_stop();
         free(run.in);
         run.in = NULL;
         run.in_len = 0;
@@ -411,37 +410,43 @@ static void runner_main(char *const argv[], int result_fd)
         _exit(0);
 }
 
-static void tool_done(int rc, const char *msg);
-
 static void tool_output(struct watch *w, uint32_t events)
 {
         (void)events;
-        ssize_t r = read(w->fd, run.tool.buf + run.tool.n, sizeof(run.tool.buf) - 1 - run.tool.n);
+        struct tool_run *t = (struct tool_run *)w; /* w is its first member */
+        ssize_t r = read(w->fd, t->buf + t->n, sizeof(t->buf) - 1 - t->n);
         if (r < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         if (r > 0) {
-                run.tool.n += (size_t)r;
-                if (run.tool.n < sizeof(run.tool.buf) - 1)
+                t->n += (size_t)r;
+                if (t->n < sizeof(t->buf) - 1)
                         return;
         }
         /* EOF: the runner has exited (the kernel reaps it). */
-        tool_stop();
-        run.tool.buf[run.tool.n] = '\0';
-        char *nl = strchr(run.tool.buf, '\n');
-        if (!nl) {
-                tool_done(-1, "the tool's runner ended without a result");
-                return;
+        t->buf[t->n] = '\0';
+        char *nl = strchr(t->buf, '\n');
+        phase_tool_fn done = t->done;
+        void *opaque = t->opaque;
+        char msg[sizeof(t->buf)];
+        int rc = -1;
+        if (nl) {
+                *nl = '\0';
+                rc = atoi(t->buf);
+                snprintf(msg, sizeof(msg), "%s", nl + 1);
+        } else {
+                snprintf(msg, sizeof(msg), "the tool's runner ended without a result");
         }
-        *nl = '\0';
-        tool_done(atoi(run.tool.buf), nl + 1);
+        tool_close(t);
+        done(opaque, rc, msg);
 }
 
-/* Starts argv under a runner; tool_done follows from the event loop. */
-static int tool_start(char *const argv[], char *msg, size_t msglen)
+int phase_tool_start(char *const argv[], phase_tool_fn done, void *opaque, char *msg, size_t msglen)
 {
+        struct tool_run *t = calloc(1, sizeof(*t));
         int pfd[2];
-        if (pipe2(pfd, O_CLOEXEC) < 0) {
-                snprintf(msg, msglen, "pipe: %s", strerror(errno));
+        if (!t || pipe2(pfd, O_CLOEXEC) < 0) {
+                snprintf(msg, msglen, "%s", t ? strerror(errno) : "out of memory");
+                free(t);
                 return -1;
         }
         pid_t pid = fork();
@@ -449,6 +454,7 @@ static int tool_start(char *const argv[], char *msg, size_t msglen)
                 snprintf(msg, msglen, "fork: %s", strerror(errno));
                 close(pfd[0]);
                 close(pfd[1]);
+                free(t);
                 return -1;
         }
         if (pid == 0) {
@@ -456,18 +462,27 @@ static int tool_start(char *const argv[], char *msg, size_t msglen)
                 runner_main(argv, pfd[1]);
         }
         close(pfd[1]);
-        run.tool.runner = pid;
-        run.tool.n = 0;
-        run.tool.w.fd = pfd[0];
-        run.tool.w.ready = tool_output;
-        if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0 || loop_add(&run.tool.w, EPOLLIN) < 0) {
+        t->runner = pid;
+        t->done = done;
+        t->opaque = opaque;
+        t->w.fd = pfd[0];
+        t->w.ready = tool_output;
+        if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0 || loop_add(&t->w, EPOLLIN) < 0) {
                 snprintf(msg, msglen, "cannot watch the tool: %s", strerror(errno));
                 close(pfd[0]);
-                run.tool.w.fd = -1;
                 kill(pid, SIGKILL);
+                free(t);
                 return -1;
         }
         return 0;
+}
+
+static void tool_done(void *opaque, int rc, const char *msg);
+
+/* The step's tool: tool_done follows from the event loop. */
+static int tool_start(char *const argv[], char *msg, size_t msglen)
+{
+        return phase_tool_start(argv, tool_done, (void *)run.gen, msg, msglen);
 }
 
 static const char *tool(const char *env, const char *dflt)
@@ -548,8 +563,10 @@ static void local_step(struct phase_step *s)
                 step_failed("%s", msg[0] ? msg : "failed");
 }
 
-static void tool_done(int rc, const char *msg)
+static void tool_done(void *opaque, int rc, const char *msg)
 {
+        if (!run.active || (uintptr_t)opaque != run.gen)
+                return; /* its run ended (the API connection failed) */
         struct phase_step *s = &run.steps.s[run.next];
         if (s->kind == STEP_EXTRACT) {
                 const struct plan_sync *j = &run.plan->syncs[s->sync];
@@ -743,6 +760,7 @@ int phase_run(struct plan *p, struct step_list *steps, const char *what, int fro
         if (run.active)
                 return -1;
         run.active = true;
+        run.gen++;
         run.plan = p;
         run.steps = *steps;
         memset(steps, 0, sizeof(*steps));

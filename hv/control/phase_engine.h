@@ -65,4 +65,12 @@ const char *phase_current_step(void);
  * when idle). */
 void phase_progress(size_t *step, size_t *steps);
 
+/* Runs argv (stdin and stdout /dev/null) without blocking tandemd: done
+ * gets its exit status (128 + signal when killed, 127 when it could not
+ * run) and the last line it wrote to stderr. -1 with msg if it could not
+ * be started. */
+typedef void (*phase_tool_fn)(void *opaque, int rc, const char *msg);
+int phase_tool_start(char *const argv[], phase_tool_fn done, void *opaque, char *msg,
+                     size_t msglen);
+
 #endif
