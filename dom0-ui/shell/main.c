@@ -19,7 +19,7 @@ static const GOptionEntry entries[] = {
      "show a console straight from a VMM control socket", "DOMAIN=SOCKET"},
     {"fullscreen", 'f', 0, G_OPTION_ARG_NONE, &opt_fullscreen, "start full screen", NULL},
     {"no-scale", 'n', 0, G_OPTION_ARG_NONE, &opt_no_scale, "show guests 1:1, not scaled", NULL},
-    {"open", 0, 0, G_OPTION_ARG_STRING, &opt_open, "open a dialog at start: usb or phase",
+    {"open", 0, 0, G_OPTION_ARG_STRING, &opt_open, "open a dialog at start: usb, phase or new",
      "DIALOG"},
     {"select", 0, 0, G_OPTION_ARG_STRING, &opt_select, "select a domain in the tree at start",
      "DOMAIN"},
@@ -33,8 +33,10 @@ static gboolean open_dialog(gpointer data)
                 dialog_usb(&shell);
         else if (!strcmp(opt_open, "phase"))
                 dialog_phase(&shell);
+        else if (!strcmp(opt_open, "new"))
+                dialog_create_domain(&shell);
         else
-                shell_status(&shell, "--open %s: expected usb or phase", opt_open);
+                shell_status(&shell, "--open %s: expected usb, phase or new", opt_open);
         return G_SOURCE_REMOVE;
 }
 

@@ -60,6 +60,8 @@ int daemon_call(struct shell *s, const char *method, json_object *params, json_o
                 char *code, size_t codelen, char *msg, size_t msglen);
 
 void dialog_create_domain(struct shell *s);
+/* Clones the stopped domain tmpl as name, then starts the clone. */
+void clone_and_start(struct shell *s, const char *tmpl, const char *name);
 void dialog_usb(struct shell *s);
 void dialog_phase(struct shell *s);
 GtkWidget *graphs_new(struct shell *s);
