@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "extract.h"
@@ -22,15 +23,24 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: tandem-extract [--since STATE] --out DIR IMAGE\n"
+        fprintf(f, "usage: tandem-extract [--since STATE] [--timing] --out DIR IMAGE\n"
                    "Extracts the legacy terminal's records from a FAT16 data disk (offline).\n");
+}
+
+static double now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)
 {
         const char *out = NULL, *since = NULL;
+        bool timing = false; /* where the time goes, on stderr (bench/migration) */
         static const struct option opts[] = {{"out", required_argument, 0, 'o'},
                                              {"since", required_argument, 0, 's'},
+                                             {"timing", no_argument, 0, 't'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
         int c;
@@ -41,6 +51,9 @@ int main(int argc, char **argv)
                         break;
                 case 's':
                         since = optarg;
+                        break;
+                case 't':
+                        timing = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -66,6 +79,8 @@ int main(int argc, char **argv)
                 return 2;
         }
         struct extraction x;
+        double t[5];
+        t[0] = now();
         if (extract_scan(fd, &x, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tandem-extract: %s: %s\n", image, err);
                 extract_free(&x);
@@ -79,14 +94,22 @@ int main(int argc, char **argv)
         }
         struct db_check db = {-1, -1};
         bool reconciled = false;
+        t[1] = t[2] = t[3] = t[4] = now();
         if (rc == 0 &&
-            (sinks_write_text(out, &x, err, sizeof(err)) < 0 ||
+            (sinks_write_text(out, &x, err, sizeof(err)) < 0 || !(t[2] = now()) ||
              sinks_write_sqlite(out, &x, &db.tickets, &db.sold_stakes, err, sizeof(err)) < 0 ||
+             !(t[3] = now()) ||
              report_write(out, image, &x, &db, &reconciled, err, sizeof(err)) < 0 ||
-             (since && state_save(since, &x, err, sizeof(err)) < 0))) {
+             (since && state_save(since, &x, err, sizeof(err)) < 0) || !(t[4] = now()))) {
                 fprintf(stderr, "tandem-extract: %s\n", err);
                 rc = 2;
         }
+        if (timing)
+                fprintf(
+                    stderr,
+                    "tandem-extract: timing: read and decode %.3f s, JSON Lines and CSV %.3f s, "
+                    "SQLite %.3f s, report and state %.3f s\n",
+                    t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
         if (rc == 0) {
                 printf("%zu tickets, %zu runners, %zu operators, %zu undecodable: %s\n", x.ntickets,
                        x.nrunners, x.noperators, x.nbad,

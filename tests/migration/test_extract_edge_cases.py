@@ -34,7 +34,8 @@ recs = [
     ticket(1, "20261118140102", 1001, 1, 1, 1250, "S", "Östanvind"),
     ticket(2, "20261118140230", 1002, 1, 2, 2000, "C", "Café Crème"),
     ticket(3, "20261118141500", 1001, 2, 1, 25000, "S", "Älvdansen"),
-    ticket(4, "20261118142000", 1002, 2, 2, 705, "S", "Snöstorm"),
+    # JSON and CSV escapes: a quote, a comma and a backslash in a name
+    ticket(4, "20261118142000", 1002, 2, 2, 705, "S", 'Snö "B", C\\D'),
     # 2026-11-19: no sales at all (the terminal was closed)
     ticket(5, "20261120100000", 1001, 1, 1, 100, "S", "Östanvind"),
 ]
