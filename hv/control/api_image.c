@@ -19,6 +19,7 @@
 
 #include "../image/sha256.h"
 #include "../image/tar.h"
+#include "api_image_job.h"
 #include "daemon.h"
 #include "image.h"
 #include "tandem_client.h"
@@ -286,17 +287,23 @@ static int export_disk(int tarfd, const char *tarpath, const char *member, struc
         if (!buf || blk_image_create(tmp, "qcow2", src->size, NULL, err, errlen) < 0 ||
             !(dst = blk_image_open(tmp, "qcow2", false, err, errlen)))
                 goto out;
-        for (uint64_t off = 0; off < src->size; off += CHUNK) {
-                size_t n = src->size - off < CHUNK ? (size_t)(src->size - off) : CHUNK;
-                struct iovec iov = {.iov_base = buf, .iov_len = n};
-                int e = src->ops->read(src, &iov, 1, off);
-                bool zero = e == 0 && buf[0] == 0 && !memcmp(buf, buf + 1, n - 1);
-                if (e == 0 && !zero)
+        uint64_t extent = 0;
+        int status = 1;
+        for (uint64_t off = 0, n; off < src->size; off += n) {
+                int e = 0;
+                if (!extent)
+                        e = status = blk_image_block_status(src, off, src->size - off, &extent);
+                n = !status || extent < CHUNK ? extent : CHUNK; /* holes unread */
+                extent -= n;
+                struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+                if (status > 0 && (e = src->ops->read(src, &iov, 1, off)) == 0 && n &&
+                    !(buf[0] == 0 && !memcmp(buf, buf + 1, (size_t)n - 1)))
                         e = dst->ops->write(dst, &iov, 1, off);
                 if (e < 0) {
                         snprintf(err, errlen, "copying disk %s: %s", member, strerror(-e));
                         goto out;
                 }
+                image_job_progress(member, off + n, src->size);
         }
         if (dst->ops->flush(dst) < 0) {
                 snprintf(err, errlen, "copying disk %s: flush failed", member);
@@ -351,6 +358,14 @@ static int tar_add_text(int fd, const char *member, const char *text, char sha[6
         return tar_write_pad(fd, n, err, errlen);
 }
 
+struct export_job {
+        struct domain *d;
+        const char *name, *path;
+        uid_t uid;
+};
+
+static void export_work(void *arg);
+
 static void m_export(struct client *c, json_object *id, json_object *p)
 {
         const char *name = str_param(p, "domain"), *path = str_param(p, "path");
@@ -369,17 +384,25 @@ static void m_export(struct client *c, json_object *id, json_object *p)
                                 path);
                 return;
         }
-        const struct domcfg *cfg = &d->cfg;
-        char part[PATH_MAX + 16], err[PATH_MAX + 600];
-        snprintf(part, sizeof(part), "%s.part", path);
         if (access(path, F_OK) == 0) {
                 api_reply_error(c, id, TANDEM_E_EXISTS, "export: %s already exists", path);
                 return;
         }
+        struct export_job job = {.d = d, .name = name, .path = path, .uid = c->uid};
+        image_job_start(c, id, "export", name, export_work, &job);
+}
+
+/* In the worker process (api_image_job.h). */
+static void export_work(void *arg)
+{
+        struct export_job *job = arg;
+        const struct domcfg *cfg = &job->d->cfg;
+        const char *name = job->name, *path = job->path;
+        char part[PATH_MAX + 16], err[PATH_MAX + 600];
+        snprintf(part, sizeof(part), "%s.part", path);
         int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
-                api_reply_error(c, id, E_IMAGE, "export: cannot create %s: %s", part,
-                                strerror(errno));
+                image_job_fail("export: cannot create %s: %s", part, strerror(errno));
                 return;
         }
         char *members[DOMCFG_MAX_DISKS] = {0};
@@ -436,18 +459,16 @@ static void m_export(struct client *c, json_object *id, json_object *p)
                 ok = false;
         }
         if (ok) {
-                if (c->uid && chown(path, c->uid, (gid_t)-1) < 0) {
+                if (job->uid && chown(path, job->uid, (gid_t)-1) < 0) {
                         /* still readable: 0644 */
                 }
                 json_object *r = json_object_new_object();
                 json_object_object_add(r, "path", json_object_new_string(path));
                 json_object_object_add(r, "manifest", json_object_get(man));
-                domain_log(d, "export", "exported to %s", path);
-                api_reply_ok(c, id, r);
+                image_job_reply(r);
         } else {
                 unlink(part);
-                api_reply_error(c, id, E_IMAGE, "export: %s",
-                                text || err[0] ? err : "out of memory");
+                image_job_fail("export: %s", text || err[0] ? err : "out of memory");
         }
         json_object_put(man);
         free(text);
@@ -479,6 +500,7 @@ static int hash_member(int fd, const struct tar_entry *e, char sha[65])
                 }
                 sha256_update(&h, buf, (size_t)got);
                 done += (uint64_t)got;
+                image_job_progress(e->name, done, e->size);
         }
         sha256_hex(&h, sha);
         free(buf);
@@ -511,6 +533,8 @@ static int extract(int fd, const struct tar_entry *e, const char *path, char *er
         return rc;
 }
 
+static void import_work(void *arg);
+
 static void m_import(struct client *c, json_object *id, json_object *p)
 {
         const char *path = str_param(p, "path"), *dirp = str_param(p, "dir");
@@ -524,6 +548,14 @@ static void m_import(struct client *c, json_object *id, json_object *p)
                                 path);
                 return;
         }
+        image_job_start(c, id, "import", NULL, import_work, p);
+}
+
+/* In the worker process (api_image_job.h); p: the request's params. */
+static void import_work(void *arg)
+{
+        json_object *p = arg;
+        const char *path = str_param(p, "path"), *dirp = str_param(p, "dir");
         char err[3 * PATH_MAX] = "", dir[PATH_MAX], tmp[PATH_MAX + 64];
         struct tar_entry e[MAX_MEMBERS];
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -658,11 +690,10 @@ static void m_import(struct client *c, json_object *id, json_object *p)
         json_object_object_add(r, "name", json_object_new_string(name));
         json_object_object_add(r, "dir", json_object_new_string(dir));
         json_object_object_add(r, "config_path", json_object_new_string(final_cfg));
-        api_reply_ok(c, id, r);
+        image_job_reply(r);
         goto done;
 fail:
-        api_reply_error(c, id, E_IMAGE, "import: %s",
-                        err[0] ? err : "out of memory or unreadable archive");
+        image_job_fail("import: %s", err[0] ? err : "out of memory or unreadable archive");
 done:
         if (made_dir) {
                 for (int i = 0; i < n; i++) {

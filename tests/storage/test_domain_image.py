@@ -87,6 +87,49 @@ def main(env):
     check(os.path.getsize(os.path.join(xdir, "disk-xvda.qcow2")) < 2 << 20,
           "exported disk is not compact")
 
+    # a large export runs in a worker: other clients are answered meanwhile,
+    # and subscribers see its progress
+    big = os.path.join(images, "big.img")
+    blk = os.urandom(1 << 20)
+    with open(big, "wb") as f:
+        f.truncate(2 << 30)
+        for i in range(512):
+            f.seek(i * (3 << 20))
+            f.write(i.to_bytes(4, "little") + blk[4:])
+    env.cli("create", disk_cfg(env, "big", big, 1, 'on_poweroff = "preserve"\n'))
+    env.wait_state(c, "big", "stopped")
+    ev = Client(env.sock)
+    ev.call("subscribe", topics=["event"], domain="big")
+    ex = Client(env.sock, timeout=120)
+    big_tar = os.path.join(env.dir, "big.tar")
+    ex.send_raw((json.dumps({"v": 1, "id": 1, "method": "export",
+                             "params": {"domain": "big", "path": big_tar}}) + "\n").encode())
+    progress = ev.next_event(timeout=30)  # the copy has started
+    check(progress.get("event") == "export-progress" and progress.get("domain") == "big",
+          f"first event {progress}")
+    listed = env.cli_json("list")
+    doms = listed.get("domains", listed) if isinstance(listed, dict) else listed
+    check(any(d["name"] == "big" for d in doms), f"list during the export: {listed}")
+    check(not os.path.exists(big_tar) and os.path.exists(big_tar + ".part"),
+          "the export finished before list answered: it did not run alongside")
+    r = ex.read_msg()
+    check(r.get("ok") and r["result"]["path"] == big_tar, f"export reply {r}")
+    more = []
+    while True:
+        try:
+            more.append(ev.next_event(timeout=2))
+        except Exception:  # noqa: BLE001 - no more events
+            break
+    last = [e for e in more if e.get("event") == "export-progress"]
+    check(last and last[-1]["done"] == last[-1]["total"], f"progress events {more[-3:]}")
+    with tarfile.open(big_tar) as t:
+        t.extract("disk-xvda.qcow2", os.path.join(env.dir, "bigx"))
+    check(qemu_img("compare", "-F", "raw", os.path.join(env.dir, "bigx", "disk-xvda.qcow2"),
+                   big).returncode == 0, "the large export differs from its disk")
+    for f in (big_tar, big, os.path.join(env.dir, "bigx", "disk-xvda.qcow2")):
+        os.unlink(f)
+    env.cli("destroy", "big")
+
     # import: refused while the name exists, tampered copies install nothing
     p = env.cli("import", tar, check_rc=None)
     check(p.returncode != 0 and "already exists" in p.stderr, f"import over gold: {p.stderr}")
