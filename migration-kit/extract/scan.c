@@ -7,10 +7,22 @@
 
 #include "fat16.h"
 
+/* Room for element n of an array holding n: the capacity doubles (16, 32,
+ * 64...), so a million tickets cost 17 reallocs, not a million copies. */
+static void *grow(void *arr, size_t n, size_t size)
+{
+        if (n > 0 && (n < 16 || (n & (n - 1))))
+                return arr;
+        void *p = realloc(arr, (n ? 2 * n : 16) * size);
+        if (!p)
+                abort();
+        return p;
+}
+
 static void add_bad(struct extraction *x, const char *file, uint32_t off, const uint8_t *p,
                     uint32_t len, const char *reason)
 {
-        struct bad_record *b = realloc(x->bad, (x->nbad + 1) * sizeof(*b));
+        struct bad_record *b = grow(x->bad, x->nbad, sizeof(*b));
         if (!b)
                 abort();
         x->bad = b;
@@ -22,14 +34,6 @@ static void add_bad(struct extraction *x, const char *file, uint32_t off, const 
         snprintf(b->reason, sizeof(b->reason), "%s", reason);
         for (uint32_t i = 0; i < len && i < TICKET_LEN; i++)
                 snprintf(b->hex + 2 * i, 3, "%02x", p[i]);
-}
-
-static void *grow(void *arr, size_t n, size_t size)
-{
-        void *p = realloc(arr, (n + 1) * size);
-        if (!p)
-                abort();
-        return p;
 }
 
 /* Decodes every whole record of one file; a partial tail is reported, not
