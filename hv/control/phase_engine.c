@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -362,6 +363,8 @@ static void step_ok(void)
 
 static void runner_main(char *const argv[], int result_fd)
 {
+        /* A phase dies with tandemd: its tool is stopped, not orphaned. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGCHLD, SIG_DFL);
         /* Nothing of tandemd's (clients, sockets, the store) stays open in
          * the runner or the tool. */
@@ -375,6 +378,7 @@ static void runner_main(char *const argv[], int result_fd)
         if (pid < 0)
                 _exit(126);
         if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
                 int nul = open("/dev/null", O_RDWR);
                 dup2(nul, 0);
                 dup2(nul, 1);
