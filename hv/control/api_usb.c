@@ -83,6 +83,9 @@ static void op_finish_ok(struct usb_op *op)
 static void op_finish_error(struct usb_op *op, const char *code, const char *msg)
 {
         op->dev->busy = false;
+        if (!op->reply.client_serial) /* a hotplug decision: nobody to tell but the store */
+                store_event_add(&g_store, now_wall(), op->target[0] ? op->target : NULL,
+                                "usb-error", msg);
         pending_error(&op->reply, code, "%s", msg);
         free(op);
 }
@@ -142,17 +145,19 @@ static void detach_replied(struct domain *d, void *opaque, json_object *reply, c
         released(op); /* detached, or its VMM is gone (and the device with it) */
 }
 
-/* Starts moving dev to target ("" = just detach); replies when done. */
+/* Starts moving dev to target ("" = just detach); replies to c (NULL for
+ * tandemd's own hotplug decisions) when done. */
 static void start_op(struct client *c, json_object *id, struct usb_entry *dev, const char *target)
 {
         struct usb_op *op = calloc(1, sizeof(*op));
         if (!op) {
-                api_reply_error(c, id, "internal", "out of memory");
+                if (c)
+                        api_reply_error(c, id, "internal", "out of memory");
                 return;
         }
         op->dev = dev;
         snprintf(op->target, sizeof(op->target), "%s", target);
-        op->reply.client_serial = c->serial;
+        op->reply.client_serial = c ? c->serial : 0;
         op->reply.id = json_object_get(id);
         dev->busy = true;
         if (!dev->owner[0]) {
@@ -220,8 +225,157 @@ static int policy_save(void)
         return rc;
 }
 
+/* ---- Ownership after a tandemd restart ----
+ * The VMMs of running domains keep their devices while tandemd is down.
+ * At start tandemd asks each connected VMM for its usb-list (which names
+ * every device by its spec) and rebuilds the table from the answers. USB
+ * methods that arrive meanwhile wait, so none of them can hand a device
+ * that a VMM still holds to a second domain. */
+
+struct deferred {
+        struct deferred *next;
+        api_method_fn fn;
+        uint64_t client_serial;
+        json_object *id, *params;
+};
+
+static int restore_pending;
+static struct deferred *deferred_head, **deferred_tail = &deferred_head;
+
+/* True if the method must wait for the restore (it has been queued). */
+static bool defer(api_method_fn fn, struct client *c, json_object *id, json_object *params)
+{
+        if (!restore_pending)
+                return false;
+        struct deferred *q = calloc(1, sizeof(*q));
+        if (!q) {
+                api_reply_error(c, id, "internal", "out of memory");
+                return true;
+        }
+        *q = (struct deferred){.fn = fn,
+                               .client_serial = c->serial,
+                               .id = json_object_get(id),
+                               .params = json_object_get(params)};
+        *deferred_tail = q;
+        deferred_tail = &q->next;
+        return true;
+}
+
+static void restore_step_done(void)
+{
+        if (--restore_pending > 0)
+                return;
+        while (deferred_head) {
+                struct deferred *q = deferred_head;
+                deferred_head = q->next;
+                struct client *c = api_client_find(q->client_serial);
+                if (c)
+                        q->fn(c, q->id, q->params);
+                json_object_put(q->id);
+                json_object_put(q->params);
+                free(q);
+        }
+        deferred_tail = &deferred_head;
+}
+
+static void restore_listed(struct domain *d, void *opaque, json_object *reply, const char *error)
+{
+        (void)opaque;
+        json_object *devs;
+        if (error || !json_object_object_get_ex(reply, "devices", &devs) ||
+            !json_object_is_type(devs, json_type_array)) {
+                /* An older VMM or none: its devices stay unknown. */
+                fprintf(stderr, "tandemd: %s: USB devices not restored: %s\n", d->name,
+                        error ? error : "no device list");
+                restore_step_done();
+                return;
+        }
+        for (size_t i = 0; i < json_object_array_length(devs); i++) {
+                json_object *o = json_object_array_get_idx(devs, i), *sv, *pv;
+                if (!json_object_object_get_ex(o, "spec", &sv) ||
+                    !json_object_is_type(sv, json_type_string) ||
+                    !json_object_object_get_ex(o, "port", &pv))
+                        continue;
+                const char *spec = json_object_get_string(sv);
+                struct usb_entry *e = entry_find(spec, true);
+                if (!e)
+                        continue;
+                if (e->owner[0] && strcmp(e->owner, d->name)) {
+                        /* Two VMMs hold it (only possible for emulated
+                         * devices): keep the first, say so. */
+                        store_event_add(&g_store, now_wall(), d->name, "usb-error",
+                                        "also held by another domain at restart");
+                        continue;
+                }
+                snprintf(e->owner, sizeof(e->owner), "%s", d->name);
+                e->port = json_object_get_int(pv);
+                char detail[USB_SPEC_MAX + 32];
+                snprintf(detail, sizeof(detail), "%s port %d", spec, e->port);
+                store_event_add(&g_store, now_wall(), d->name, "usb-restore", detail);
+        }
+        restore_step_done();
+}
+
+/* ---- Hotplug: the rules decide where a new host device goes ---- */
+
+static void hotplugged(const char *name, bool added)
+{
+        char spec[USB_SPEC_MAX];
+        snprintf(spec, sizeof(spec), "host:%s", name);
+        if (!added) {
+                struct usb_entry *e = entry_find(spec, false);
+                if (!e || !e->owner[0] || e->busy)
+                        return;
+                /* The owner's VMM has seen it go (libusb hotplug) and
+                 * detached it from the guest itself. */
+                store_event_add(&g_store, now_wall(), e->owner, "usb-unplug", spec);
+                usb_log(e->owner, "usb-detach", e->spec, e->port);
+                e->owner[0] = 0;
+                e->port = 0;
+                return;
+        }
+        char chosen[DOMCFG_NAME_MAX + 1], why[256], detail[USB_SPEC_MAX + 320];
+        int verdict = usb_policy_decide(spec, NULL, chosen, sizeof(chosen), why, sizeof(why));
+        if (verdict == -1) {
+                store_event_add(&g_store, now_wall(), NULL, "usb-denied", why);
+                return;
+        }
+        if (verdict < 0) {
+                snprintf(detail, sizeof(detail), "%s plugged in, left on the host: %s", spec, why);
+                store_event_add(&g_store, now_wall(), NULL, "usb-hotplug", detail);
+                return;
+        }
+        snprintf(detail, sizeof(detail), "%s plugged in, for %s", spec, chosen);
+        store_event_add(&g_store, now_wall(), chosen, "usb-hotplug", detail);
+        struct usb_entry *e = entry_find(spec, true);
+        struct domain *d = domain_find(chosen);
+        if (!e || e->busy || !strcmp(e->owner, chosen))
+                return;
+        if (!d || d->state != DS_RUNNING) {
+                store_event_add(&g_store, now_wall(), chosen, "usb-error",
+                                "hotplugged device not attached: the domain is not running");
+                return;
+        }
+        start_op(NULL, NULL, e, chosen);
+}
+
+void usb_daemon_start(void)
+{
+        policy_load_once();
+        restore_pending = 1; /* released below, after every call is sent */
+        for (struct domain *d = g_domains; d; d = d->next)
+                if (d->ctl.fd >= 0 && vmmconn_call(d, "usb-list", NULL, restore_listed, NULL) == 0)
+                        restore_pending++;
+        restore_step_done();
+        char err[256];
+        if (usb_hotplug_start(hotplugged, err, sizeof(err)) < 0)
+                fprintf(stderr, "tandemd: USB hotplug not watched: %s\n", err);
+}
+
 static void m_usb_attach(struct client *c, json_object *id, json_object *params)
 {
+        if (defer(m_usb_attach, c, id, params))
+                return;
         policy_load_once();
         const char *spec = str_param(params, "device"), *dom = str_param(params, "domain");
         char err[256];
@@ -261,6 +415,8 @@ static void m_usb_attach(struct client *c, json_object *id, json_object *params)
 
 static void m_usb_detach(struct client *c, json_object *id, json_object *params)
 {
+        if (defer(m_usb_detach, c, id, params))
+                return;
         const char *spec = str_param(params, "device");
         struct usb_entry *e = spec ? entry_find(spec, false) : NULL;
         if (!e) {
@@ -276,7 +432,8 @@ static void m_usb_detach(struct client *c, json_object *id, json_object *params)
 
 static void m_usb_list(struct client *c, json_object *id, json_object *params)
 {
-        (void)params;
+        if (defer(m_usb_list, c, id, params))
+                return;
         policy_load_once();
         json_object *a = json_object_new_array();
         for (size_t i = 0; i < n_devices; i++)

@@ -25,7 +25,7 @@ static struct rule rules[USB_MAX_RULES];
 static size_t n_rules;
 static char focused[DOMCFG_NAME_MAX + 1];
 
-static const char *sysfs_root(void)
+const char *usb_sysfs_root(void)
 {
         const char *r = getenv("TANDEM_USB_SYSFS"); /* tests point this elsewhere */
         return r ? r : "/sys/bus/usb/devices";
@@ -49,7 +49,7 @@ static bool sysfs_ident(const char *name, struct usb_ident *id)
 {
         char dir[512], ifdir[600];
         unsigned v, p, c;
-        snprintf(dir, sizeof(dir), "%s/%s", sysfs_root(), name);
+        snprintf(dir, sizeof(dir), "%s/%s", usb_sysfs_root(), name);
         if (!read_hex(dir, "idVendor", &v) || !read_hex(dir, "idProduct", &p))
                 return false;
         snprintf(id->id, sizeof(id->id), "%04x:%04x", v, p);
@@ -140,7 +140,7 @@ int usb_policy_decide(const char *spec, const char *domain, char *chosen, size_t
                 domain = focused;
         if (!domain) {
                 snprintf(err, errlen, "no domain named for %s and no rule chooses one", spec);
-                return -1;
+                return -2;
         }
         snprintf(chosen, chosen_len, "%s", domain);
         return 0;
@@ -239,7 +239,7 @@ json_object *usb_policy_get(void)
 
 void usb_policy_host_devices(json_object *array)
 {
-        DIR *d = opendir(sysfs_root());
+        DIR *d = opendir(usb_sysfs_root());
         if (!d)
                 return;
         struct dirent *e;

@@ -10,7 +10,8 @@
 #include "usb.h"
 #include "xhci.h"
 
-struct usb_device *usb_device_from_spec(struct vm *vm, const char *spec, char *err, size_t errlen)
+static struct usb_device *create_from_spec(struct vm *vm, const char *spec, char *err,
+                                           size_t errlen)
 {
         if (strcmp(spec, "kbd") == 0)
                 return usb_kbd_create(err, errlen);
@@ -29,6 +30,17 @@ struct usb_device *usb_device_from_spec(struct vm *vm, const char *spec, char *e
                  "host:VVVV:PPPP",
                  spec);
         return NULL;
+}
+
+struct usb_device *usb_device_from_spec(struct vm *vm, const char *spec, char *err, size_t errlen)
+{
+        struct usb_device *d = create_from_spec(vm, spec, err, errlen);
+        if (d && !(d->spec = strdup(spec))) {
+                usb_device_destroy(d);
+                snprintf(err, errlen, "usb: out of memory");
+                return NULL;
+        }
+        return d;
 }
 
 /* Control errors are reply-owned strings (control.h). */
@@ -57,6 +69,7 @@ static int cmd_list(void *opaque, struct control_client *c, json_object *req, js
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "port", json_object_new_int((int)p));
                 json_object_object_add(o, "name", json_object_new_string(d->name));
+                json_object_object_add(o, "spec", d->spec ? json_object_new_string(d->spec) : NULL);
                 json_object_object_add(o, "id", json_object_new_string(id));
                 json_object_object_add(o, "speed", json_object_new_int(d->speed));
                 json_object_array_add(ports, o);

@@ -1,5 +1,6 @@
 /* Standard device requests (USB 2.0 chapter 9) answered from a device's
  * descriptors, so that each emulated device only states its class part. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "usb_device.h"
@@ -149,8 +150,11 @@ void usb_device_reset(struct usb_device *dev)
 
 void usb_device_destroy(struct usb_device *dev)
 {
-        if (dev)
-                dev->ops->destroy(dev);
+        if (!dev)
+                return;
+        char *spec = dev->spec;
+        dev->ops->destroy(dev);
+        free(spec);
 }
 
 void usb_device_wakeup(struct usb_device *dev, uint8_t ep)

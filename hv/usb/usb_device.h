@@ -97,6 +97,10 @@ struct usb_port_link {
 struct usb_device {
         const struct usb_device_ops *ops;
         const char *name; /* "kbd", "storage", ... for messages */
+        /* The --usb spec it was made from (usb_device_from_spec; freed by
+         * usb_device_destroy), reported by usb-list so that a restarted
+         * tandemd can tell which device is which. NULL if made otherwise. */
+        char *spec;
         enum usb_speed speed;
         /* Descriptors: device (18 bytes), one configuration with its
          * interfaces and endpoints (conf_len bytes), strings 1..nstrings in

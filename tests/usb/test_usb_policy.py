@@ -119,7 +119,9 @@ def main(env):
     check(not r.get("ok"), "a bad rule was accepted")
     check(c.call("usb-policy")["rules"][0]["match"] == "1209:0002", "a bad rule changed the policy")
 
-    # The rules and the focused domain survive a tandemd restart (store).
+    # The rules, the focused domain and who owns which device survive a
+    # tandemd restart (the store; the VMMs' own usb-list).
+    c.call("usb-attach", device=printer, domain="kiosk")
     c.call("usb-policy", focused="kiosk")
     want = c.call("usb-policy")
     c.close()
@@ -128,6 +130,20 @@ def main(env):
     c = Client(env.sock)
     got = c.call("usb-policy")
     check(got == want, f"policy after restart: {got}, want {want}")
+    owners = {d["device"]: (d["owner"], d["port"]) for d in c.call("usb-list")["devices"]}
+    check(owners.get(printer, (None,))[0] == "kiosk" and owners.get("kbd", (None,))[0] == "till",
+          f"owners after restart: {owners}")
+    first = c.call("events", limit=10000)["events"]
+    after = first[-1]["id"] if first else 0
+    r = c.call("usb-attach", device=printer, domain="till")
+    check(r["owner"] == "till", f"move after restart: {r}")
+    evs = [e for e in c.call("events", after=after)["events"] if e["kind"].startswith("usb-")]
+    seq = [(e["kind"], e["domain"]) for e in evs]
+    check(seq == [("usb-detach", "kiosk"), ("usb-attach", "till")],
+          f"events of the move after restart: {seq}")
+    check(vmm_devices(env, "kiosk") == [], "kiosk's VMM kept the printer (double owner)")
+    check(sorted(vmm_devices(env, "till")) == ["1209:0001", "1209:0003"],
+          "till's VMM lacks the printer or the keyboard")
     r = c.request("usb-attach", device=stick, domain="kiosk")
     check(not r.get("ok") and "denied" in json.dumps(r["error"]), f"denied after restart: {r}")
 
