@@ -19,4 +19,6 @@ bytes=$(wc -c </tmp/big.bin)
 rm -f /tmp/big.bin
 rtt=$(ping -c 20 -i 0.2 "$srv" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 echo "L2-BENCH $(awk -v b="$bytes" -v a="$t0" -v z="$t1" 'BEGIN { d = z - a; if (d <= 0) d = 0.01; printf "mbps %.2f", b / d / 1048576 }') rtt_ms ${rtt:-fail} bytes $bytes"
+# L1 reads both VMMs' stats once it sees L2-BENCH: stay up meanwhile.
+sleep 2
 echo done | nc -w 2 "$srv" 5000
