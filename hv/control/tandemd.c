@@ -2,6 +2,7 @@
  * re-attaches to VMMs that outlived a previous instance, then serves the
  * API from one epoll loop. SIGTERM stops tandemd only: guests keep running. */
 #include "daemon.h"
+#include "host_tuning.h"
 #include "usb_policy.h"
 #include "tandem_client.h"
 
@@ -288,6 +289,11 @@ int main(int argc, char **argv)
         domains_restore();
         usb_daemon_start(); /* device owners from the VMMs, hotplug rules */
         store_event_add(&g_store, now_wall(), NULL, "daemon", "tandemd started");
+        char tuned[256];
+        if (host_tuning_apply(tuned, sizeof(tuned)) != 0) {
+                fprintf(stderr, "tandemd: %s\n", tuned);
+                store_event_add(&g_store, now_wall(), NULL, "daemon", tuned);
+        }
         fprintf(stderr, "tandemd: listening on %s (db %s, vmm %s)\n", g_cfg.socket_path,
                 g_cfg.db_path, g_cfg.vmm_path);
 

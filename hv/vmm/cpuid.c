@@ -41,6 +41,16 @@ static void adjust(struct kvm_cpuid_entry2 *e, const struct vm *vm, unsigned api
         case 0xa: /* architectural PMU */
                 e->eax = e->ebx = e->ecx = e->edx = 0;
                 break;
+        case 0xd:
+                /* EBX is the XSAVE area size for the XCR0 the guest has set.
+                 * KVM is meant to refresh it on XSETBV, but a nested KVM (the
+                 * rig) leaves the boot-time 576 in place and Linux then warns
+                 * with a backtrace and a 64-line dump over the UART. Start at
+                 * the size for every supported feature, which is what Linux
+                 * enables. */
+                if (e->index == 0)
+                        e->ebx = e->ecx;
+                break;
         case 0xb:
         case 0x1f:
                 /* x2APIC topology: all vCPUs are cores of one package */

@@ -11,6 +11,7 @@
  * free for MMIO: the PCI window, the framebuffer, the LAPIC and IOAPIC. */
 #define GUEST_MEM_LOW_LIMIT 0xC0000000ULL
 #define GUEST_MEM_HIGH_BASE 0x100000000ULL
+#define GUEST_MEM_HUGE      (2u << 20) /* huge page size the RAM mapping is aligned to */
 
 struct guest_mem_region {
         uint64_t gpa;  /* first guest-physical address */

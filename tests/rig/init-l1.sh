@@ -14,6 +14,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+# The host tuning docs/ARCHITECTURE.md asks for (tandemd applies it too):
+# guest RAM is a memfd, and shmem gets huge pages only when asked.
+echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
 export HOME=/tmp
 echo "RIG-L1 userspace at $(cut -d' ' -f1 /proc/uptime) s"
 
