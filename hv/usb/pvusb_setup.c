@@ -74,6 +74,7 @@ struct virtio_device *pvusb_setup(struct vm *vm, struct control *ctl, const char
                                       .ctx = v};
                 usb_hc_register(ctl, hc);
                 control_add_stats(ctl, add_stats, v);
+                usb_host_prepare(); /* for a host device attached later */
         }
         return v;
 }

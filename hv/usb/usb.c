@@ -9,6 +9,7 @@
 #include "../vmm/control.h"
 #include "usb.h"
 #include "xhci.h"
+#include "xhci_internal.h"
 
 static struct usb_device *create_from_spec(struct vm *vm, const char *spec, char *err,
                                            size_t errlen)
@@ -122,11 +123,75 @@ static int cmd_detach(void *opaque, struct control_client *c, json_object *req, 
         return 0;
 }
 
+/* usb-kbd-key {"code": evdev code, "down"?: bool}: a key event on the first
+ * emulated keyboard; without "down", a press and a release. For tests and
+ * for measuring input latency (docs/usb.md). */
+static int cmd_kbd_key(void *opaque, struct control_client *c, json_object *req, json_object *reply,
+                       const char **error, int *fd_out)
+{
+        (void)c, (void)fd_out;
+        struct usb_hc *b = opaque;
+        json_object *code, *down = NULL;
+        if (!json_object_object_get_ex(req, "code", &code) ||
+            !json_object_is_type(code, json_type_int)) {
+                *error = "usb-kbd-key needs \"code\": an evdev key code";
+                return -1;
+        }
+        int64_t k = json_object_get_int64(code);
+        uint8_t usage = k > 0 && k < 1024 ? usb_hid_usage_of_evdev((unsigned)k) : 0;
+        if (!usage) {
+                *error = "usb-kbd-key: the USB keyboard has no key with that evdev code";
+                return -1;
+        }
+        if (json_object_object_get_ex(req, "down", &down) &&
+            !json_object_is_type(down, json_type_boolean)) {
+                *error = "usb-kbd-key: \"down\" must be true or false";
+                return -1;
+        }
+        for (unsigned p = 1; p <= b->nports; p++) {
+                struct usb_device *d = b->device(b->ctx, p);
+                if (!d || strcmp(d->name, "kbd"))
+                        continue;
+                int rc = down ? usb_kbd_key(d, usage, json_object_get_boolean(down))
+                              : usb_kbd_key(d, usage, true);
+                if (!rc && !down)
+                        rc = usb_kbd_key(d, usage, false);
+                if (rc < 0) {
+                        *error = "usb-kbd-key: six keys are held already (rollover)";
+                        return -1;
+                }
+                json_object_object_add(reply, "port", json_object_new_int((int)p));
+                return 0;
+        }
+        *error = "usb-kbd-key: no emulated USB keyboard is attached";
+        return -1;
+}
+
+static const struct {
+        const char *name;
+        control_cmd_fn fn;
+} hc_cmds[] = {
+    {"usb-list", cmd_list},
+    {"usb-attach", cmd_attach},
+    {"usb-detach", cmd_detach},
+    {"usb-kbd-key", cmd_kbd_key},
+};
+
 void usb_hc_register(struct control *ctl, struct usb_hc *hc)
 {
-        control_register(ctl, "usb-list", cmd_list, hc);
-        control_register(ctl, "usb-attach", cmd_attach, hc);
-        control_register(ctl, "usb-detach", cmd_detach, hc);
+        for (size_t i = 0; i < sizeof(hc_cmds) / sizeof(hc_cmds[0]); i++)
+                control_register(ctl, hc_cmds[i].name, hc_cmds[i].fn, hc);
+}
+
+int usb_hc_command(struct usb_hc *hc, const char *cmd, json_object *req, json_object *reply,
+                   const char **error)
+{
+        int fd = -1;
+        for (size_t i = 0; i < sizeof(hc_cmds) / sizeof(hc_cmds[0]); i++)
+                if (!strcmp(hc_cmds[i].name, cmd))
+                        return hc_cmds[i].fn(hc, NULL, req, reply, error, &fd);
+        *error = "unknown USB command";
+        return -1;
 }
 
 static int hc_xhci_attach(void *ctx, struct usb_device *dev, char *err, size_t errlen)
@@ -142,6 +207,29 @@ static int hc_xhci_detach(void *ctx, unsigned port)
 static struct usb_device *hc_xhci_device(void *ctx, unsigned port)
 {
         return xhci_port_device(ctx, port);
+}
+
+struct usb_hc *usb_hc_of_xhci(struct vm *vm, struct xhci *x)
+{
+        struct usb_hc *b = calloc(1, sizeof(*b));
+        if (b)
+                *b = (struct usb_hc){.vm = vm,
+                                     .nports = XHCI_PORTS,
+                                     .attach = hc_xhci_attach,
+                                     .detach = hc_xhci_detach,
+                                     .device = hc_xhci_device,
+                                     .ctx = x};
+        return b;
+}
+
+/* "xhci": {"tds", "errors"} in the VMM's stats (exits per transfer). */
+static void xhci_stats(void *opaque, json_object *reply)
+{
+        struct xhci *x = opaque;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "tds", json_object_new_int64((int64_t)x->tds));
+        json_object_object_add(o, "errors", json_object_new_int64((int64_t)x->errors));
+        json_object_object_add(reply, "xhci", o);
 }
 
 int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const char *const *specs,
@@ -179,18 +267,14 @@ int usb_setup(struct vm *vm, struct pci_bus *bus, struct control *ctl, const cha
                         return -1; /* attached ones go with the bus */
                 }
         if (ctl) {
-                struct usb_hc *b = calloc(1, sizeof(*b)); /* lives as long as the VMM */
+                struct usb_hc *b = usb_hc_of_xhci(vm, x); /* lives as long as the VMM */
                 if (!b) {
                         snprintf(err, errlen, "usb: out of memory");
                         return -1;
                 }
-                *b = (struct usb_hc){.vm = vm,
-                                     .nports = XHCI_PORTS,
-                                     .attach = hc_xhci_attach,
-                                     .detach = hc_xhci_detach,
-                                     .device = hc_xhci_device,
-                                     .ctx = x};
                 usb_hc_register(ctl, b);
+                control_add_stats(ctl, xhci_stats, x);
+                usb_host_prepare(); /* for a host device attached later */
         }
         return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef TANDEM_USB_H
 #define TANDEM_USB_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 
 #include "../pci/pci.h"
@@ -32,8 +33,14 @@ struct usb_hc {
         struct usb_device *(*device)(void *ctx, unsigned port);
         void *ctx;
 };
-/* Registers usb-list, usb-attach {spec} and usb-detach {port} for hc, which
- * must live as long as the VMM. */
+/* Registers usb-list, usb-attach {spec}, usb-detach {port} and
+ * usb-kbd-key {code, down?} for hc, which must live as long as the VMM. */
 void usb_hc_register(struct control *ctl, struct usb_hc *hc);
+/* Runs one of those commands as the control socket would (tests). */
+int usb_hc_command(struct usb_hc *hc, const char *cmd, json_object *req, json_object *reply,
+                   const char **error);
+/* An xHCI as a struct usb_hc (freed by the caller with free()). */
+struct xhci;
+struct usb_hc *usb_hc_of_xhci(struct vm *vm, struct xhci *x);
 
 #endif

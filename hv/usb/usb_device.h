@@ -140,6 +140,9 @@ struct usb_device *usb_kbd_create(char *err, size_t errlen);
 /* Queues a key press (down) or release (up) of HID usage code usage (HID
  * Usage Tables, keyboard page 0x07); 0xE0..0xE7 are the modifiers. */
 int usb_kbd_key(struct usb_device *dev, uint8_t usage, bool down);
+/* The HID usage of a Linux evdev key code (KEY_A is 30), or 0 if the
+ * keyboard has no such key. */
+uint8_t usb_hid_usage_of_evdev(unsigned code);
 struct usb_device *usb_storage_create(const char *path, char *err, size_t errlen);
 struct usb_device *usb_printer_create(const char *path, char *err, size_t errlen);
 /* A host device through libusb: spec "BUS-PORT[.PORT]..." (as in sysfs,
@@ -147,5 +150,10 @@ struct usb_device *usb_printer_create(const char *path, char *err, size_t errlen
  * and comes back when the device is destroyed. vm is for locking. */
 struct vm;
 struct usb_device *usb_host_create(struct vm *vm, const char *spec, char *err, size_t errlen);
+/* Starts libusb (its context and event thread) now, while the VMM may
+ * still make any system call: libusb_init needs some that the sandbox
+ * refuses later, and a controller may get a host device by usb-attach. A
+ * failure is reported by usb_host_create. */
+void usb_host_prepare(void);
 
 #endif

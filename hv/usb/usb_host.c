@@ -588,6 +588,11 @@ static enum usb_speed speed_of(libusb_device *d)
         }
 }
 
+void usb_host_prepare(void)
+{
+        pthread_once(&g.once, global_init);
+}
+
 struct usb_device *usb_host_create(struct vm *vm, const char *spec, char *err, size_t errlen)
 {
         pthread_once(&g.once, global_init);

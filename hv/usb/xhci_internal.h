@@ -206,6 +206,7 @@ struct xhci {
                 struct xhci_trb trb;
         } td[XHCI_MAX_TD_TRBS];
         uint64_t errors; /* guest mistakes answered with an error, for stats */
+        uint64_t tds;    /* transfer descriptors completed, for stats */
 };
 
 /* xhci_regs.c */

@@ -91,6 +91,7 @@ static void complete_td(struct xhci *x, unsigned id, unsigned dci, const struct 
                         const uint8_t *buf, uint64_t moved, bool in)
 {
         uint64_t left = moved, done = 0;
+        x->tds++;
         for (unsigned i = s->first; i < s->first + s->n; i++) {
                 const struct xhci_trb *t = &x->td[i].trb;
                 bool ioc = t->control & TRB_IOC;

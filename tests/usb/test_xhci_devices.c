@@ -18,6 +18,7 @@
 
 static struct vm vm;
 static struct xd d;
+static struct usb_hc *hc; /* the controller as the VMM control commands see it */
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -28,6 +29,84 @@ static void put_le32(uint8_t *p, uint32_t v)
 static uint32_t le32(const uint8_t *p)
 {
         return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int kbd_key(const char *json, const char **error)
+{
+        json_object *req = json_tokener_parse(json), *reply = json_object_new_object();
+        *error = NULL;
+        int rc = usb_hc_command(hc, "usb-kbd-key", req, reply, error);
+        json_object *port;
+        if (rc == 0)
+                CHECK(json_object_object_get_ex(reply, "port", &port) &&
+                      json_object_get_int(port) == 1);
+        json_object_put(req);
+        json_object_put(reply);
+        return rc;
+}
+
+/* The usb-kbd-key control command: evdev codes become boot reports on the
+ * interrupt endpoint (DCI 3) of the configured keyboard in slot. */
+static void test_kbd_command(unsigned slot, const uint8_t *buf)
+{
+        const char *error;
+        unsigned moved;
+        /* Left Shift is still down from test_keyboard: release it. */
+        CHECK_EQ(kbd_key("{\"code\": 42, \"down\": false}", &error), 0);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(buf[0], 0);
+        /* KEY_Q (16) pressed and released: usage 0x14, then an empty report. */
+        CHECK_EQ(kbd_key("{\"code\": 16}", &error), 0);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(moved, 8);
+        CHECK_EQ(buf[2], 0x14);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(buf[2], 0);
+        /* KEY_ENTER down, then KEY_LEFTCTRL down: a modifier bit. */
+        CHECK_EQ(kbd_key("{\"code\": 28, \"down\": true}", &error), 0);
+        CHECK_EQ(kbd_key("{\"code\": 29, \"down\": true}", &error), 0);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(buf[2], 0x28);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(buf[0], 0x01);
+        CHECK_EQ(buf[2], 0x28);
+        CHECK_EQ(kbd_key("{\"code\": 28, \"down\": false}", &error), 0);
+        CHECK_EQ(kbd_key("{\"code\": 29, \"down\": false}", &error), 0);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+        CHECK_EQ(buf[0], 0);
+        CHECK_EQ(buf[2], 0);
+        /* Bad requests: a one-line error, no report. */
+        const char *bad[] = {"{}",
+                             "{\"code\": \"a\"}",
+                             "{\"code\": 0}",
+                             "{\"code\": -5}",
+                             "{\"code\": 240}",
+                             "{\"code\": 99999999999}",
+                             "{\"code\": 30, \"down\": 1}"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                CHECK_EQ(kbd_key(bad[i], &error), -1);
+                CHECK(error && strstr(error, "usb-kbd-key") != NULL);
+        }
+        /* Six keys held; a seventh is refused (boot report rollover). */
+        static const int held[] = {30, 31, 32, 33, 34, 35};
+        char req[64];
+        for (int i = 0; i < 6; i++) {
+                snprintf(req, sizeof(req), "{\"code\": %d, \"down\": true}", held[i]);
+                CHECK_EQ(kbd_key(req, &error), 0);
+        }
+        CHECK_EQ(kbd_key("{\"code\": 36, \"down\": true}", &error), -1);
+        CHECK(error && strstr(error, "rollover") != NULL);
+        for (int i = 0; i < 6; i++) {
+                snprintf(req, sizeof(req), "{\"code\": %d, \"down\": false}", held[i]);
+                CHECK_EQ(kbd_key(req, &error), 0);
+        }
+        for (int i = 0; i < 12; i++) {
+                CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
+                if (i == 5)
+                        CHECK(buf[2] == 0x04 && buf[7] == 0x0b); /* a s d f g h */
+        }
+        CHECK_EQ(buf[2], 0);
 }
 
 static void test_keyboard(struct usb_device *kbd)
@@ -108,6 +187,7 @@ static void test_keyboard(struct usb_device *kbd)
         CHECK_EQ(xd_bulk(&d, slot, 3, XD_DATA, 8, &moved), CC_SUCCESS);
         CHECK_EQ(buf[0], 0x02);
         CHECK_EQ(buf[2], 0);
+        test_kbd_command(slot, buf);
 }
 
 static unsigned bot(unsigned slot, uint8_t *cdb, unsigned cdb_len, bool in, uint32_t len,
@@ -296,6 +376,8 @@ int main(void)
         CHECK(usb_storage_create("/nonexistent/img", err, sizeof(err)) == NULL);
         CHECK(strstr(err, "/nonexistent/img") != NULL);
 
+        hc = usb_hc_of_xhci(&vm, x);
+        REQUIRE(hc);
         struct pci_device *pci = xhci_pci(x);
         CHECK_EQ(pci->cfg[0x0b], 0x0c); /* serial bus controller */
         CHECK_EQ(pci->cfg[0x09], 0x30); /* xHCI */
@@ -315,6 +397,7 @@ int main(void)
         CHECK_EQ(x->errors, 3); /* EP0 stall, bulk IN stall, transfer after detach */
 
         pci_bus_destroy(bus);
+        free(hc);
         guest_mem_destroy(&vm.mem);
         unlink(image);
         unlink(spool);
