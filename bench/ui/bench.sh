@@ -3,8 +3,9 @@
 #   bench/ui/bench.sh BUILD_DIR
 # 1. callgrind instruction counts of the render library drawing a full 80x25
 #    legacy screen and a one-cell update (render_bench.c);
-# 2. CPU time of tandem-shell over 10 s, idle, showing a legacy domain run
-#    by tandemd (Xvfb; idle_shell.py);
+# 2. CPU time of tandem-shell and tandem-kiosk over 10 s each, both guests
+#    idle (a legacy domain and an fbguest framebuffer domain, run
+#    by tandemd; Xvfb; idle_shell.py);
 # 3. key-to-pixels latency in the shell (latency.py, key_to_pixels.c: XTest
 #    key, first XDamage frame that changes the legacy pane).
 set -euo pipefail
@@ -26,7 +27,8 @@ done
 TANDEMD=$BUILD/hv/control/tandemd TANDEM_CLI=$BUILD/hv/control/tandem \
 	TANDEM_VMM=$BUILD/hv/tandem-vmm LEGACY_ELF=$BUILD/legacy/legacy.elf \
 	LEGACY_MKDISK=$BUILD/legacy/legacy-mkdisk TANDEM_SHELL=$BUILD/dom0-ui/shell/tandem-shell \
-	FIND_SCREEN=$BUILD/tests/ui/find_screen python3 "$SRC/bench/ui/idle_shell.py"
+	FIND_SCREEN=$BUILD/tests/ui/find_screen FBGUEST=$BUILD/tests/ui/fbguest.elf \
+	TANDEM_KIOSK=$BUILD/dom0-ui/kiosk/tandem-kiosk python3 "$SRC/bench/ui/idle_shell.py"
 TANDEMD=$BUILD/hv/control/tandemd TANDEM_CLI=$BUILD/hv/control/tandem \
 	TANDEM_VMM=$BUILD/hv/tandem-vmm LEGACY_ELF=$BUILD/legacy/legacy.elf \
 	LEGACY_MKDISK=$BUILD/legacy/legacy-mkdisk TANDEM_SHELL=$BUILD/dom0-ui/shell/tandem-shell \

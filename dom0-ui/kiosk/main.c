@@ -17,12 +17,15 @@
 #include "keymap_us.h"
 #include "kiosk_plan.h"
 #include "kiosk_theme.h"
+#include "kiosk_watch.h"
 #include "message.h"
 #include "screenshot.h"
 #include "tandem_client.h"
 
 #define MAX_DOMAINS 8
 #define OSD_MS      3000
+/* the VMM drops a viewer lease not renewed within lease_ms (docs/display.md) */
+#define KEEPALIVE_MS 2000
 /* while tandemd applies a phase, ask again this often: the last step's
  * state event can come before the phase is recorded */
 #define APPLYING_RECHECK_MS 300
@@ -366,6 +369,26 @@ static void on_frame(void *opaque, const struct vmmview_rect *r)
         *(bool *)opaque = true;
 }
 
+/* Milliseconds until the loop has something to do with no input (-1:
+ * nothing, sleep until an event). */
+static int next_deadline(const struct kiosk *k, Uint32 last_keepalive)
+{
+        Uint32 now = SDL_GetTicks(), due = 0;
+        bool any = false;
+        Uint32 at[3] = {k->view ? last_keepalive + KEEPALIVE_MS : 0, k->osd_tex ? k->osd_until : 0,
+                        k->recheck_at};
+        for (int i = 0; i < 3; i++) {
+                if (!at[i])
+                        continue;
+                if (!any || (Sint32)(at[i] - due) < 0)
+                        due = at[i];
+                any = true;
+        }
+        if (!any)
+                return -1;
+        return (Sint32)(due - now) > 0 ? (int)(due - now) : 0;
+}
+
 static int parse_args(struct kiosk *k, int argc, char **argv, const char **hotkey,
                       const char **theme)
 {
@@ -471,12 +494,25 @@ int main(int argc, char **argv)
                         set_failure(&k, "No phase plan is applied");
         }
         redraw(&k);
+        /* The loop sleeps in SDL_WaitEvent: input, the watch thread (a frame
+         * or tandemd event is readable), or the next deadline of its own
+         * (lease renewal, OSD expiry, a recheck while a phase applies). */
+        Uint32 watch_event = SDL_RegisterEvents(1);
+        struct kiosk_watch *watch =
+            watch_event != (Uint32)-1 ? kiosk_watch_start(watch_event) : NULL;
+        if (!watch) {
+                fprintf(stderr, "tandem-kiosk: cannot start the watch thread: %s\n",
+                        SDL_GetError());
+                return 1;
+        }
         Uint32 last_keepalive = SDL_GetTicks();
         for (bool quit = false; !quit;) {
                 SDL_Event ev;
                 bool dirty = false;
-                /* sleep in SDL until input or the next view check (no busy loop) */
-                if (SDL_WaitEventTimeout(&ev, 50)) {
+                kiosk_watch_arm(watch, k.view ? vmmview_fd(k.view) : -1,
+                                k.events ? tandem_client_fd(k.events) : -1);
+                int timeout = next_deadline(&k, last_keepalive);
+                if (timeout < 0 ? SDL_WaitEvent(&ev) : SDL_WaitEventTimeout(&ev, timeout)) {
                         do {
                                 if (ev.type == SDL_QUIT) {
                                         quit = true;
@@ -512,7 +548,7 @@ int main(int argc, char **argv)
                                 upload(&k);
                                 dirty = true;
                         }
-                        if (k.view && SDL_GetTicks() - last_keepalive > 2000) {
+                        if (k.view && SDL_GetTicks() - last_keepalive >= KEEPALIVE_MS) {
                                 vmmview_keepalive(k.view);
                                 last_keepalive = SDL_GetTicks();
                         }
@@ -525,6 +561,7 @@ int main(int argc, char **argv)
                 if (dirty)
                         redraw(&k);
         }
+        kiosk_watch_stop(watch);
         vmmview_close(k.view);
         if (k.calls)
                 tandem_close(k.calls);
