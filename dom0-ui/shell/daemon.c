@@ -91,6 +91,8 @@ static gboolean on_daemon_event(GIOChannel *ch, GIOCondition cond, gpointer data
                 const char *kind = str_member(ev, "event");
                 if (kind && !strcmp(kind, "metrics"))
                         graphs_sample(s, ev);
+                else if (kind && !strcmp(kind, "phase-progress"))
+                        phase_panel_progress(s, ev);
                 else if (kind && !strcmp(kind, "state")) {
                         state_changed = true;
                         set_row(s, ev);

@@ -1,18 +1,16 @@
 /* The phase panel: where the migration stands (phase-status), the plan's
  * phases, and Apply / Rollback behind a confirmation, with a progress bar
- * that names tandemd's current step while it works (docs/phase-plan.md). */
+ * that follows tandemd's phase-progress events while it works (no polling;
+ * docs/phase-plan.md). */
 #include <string.h>
 
 #include "shell.h"
 #include "tandem_client.h"
 
-#define STEP_POLL_MS 250
-
 struct phase_panel {
         struct shell *s;
         GtkWidget *dialog, *summary, *current, *next, *error, *plan_entry, *progress;
         GtkWidget *apply, *rollback;
-        guint step_poll;
         bool busy; /* the panel stays open while a change runs */
 };
 
@@ -107,31 +105,29 @@ static void refresh(struct phase_panel *p)
         json_object_put(st);
 }
 
-static gboolean poll_step(gpointer data)
+void phase_panel_progress(struct shell *s, json_object *ev)
 {
-        struct phase_panel *p = data;
-        json_object *st;
-        char code[32], msg[600];
-        gtk_progress_bar_pulse(GTK_PROGRESS_BAR(p->progress));
-        if (daemon_call(p->s, "phase-status", NULL, &st, code, sizeof(code), msg, sizeof(msg)) ==
-            0) {
-                const char *step = str_of(st, "applying");
-                if (step &&
-                    strcmp(step, gtk_progress_bar_get_text(GTK_PROGRESS_BAR(p->progress)) ?: "")) {
-                        gtk_progress_bar_set_text(GTK_PROGRESS_BAR(p->progress), step);
-                        shell_status(p->s, "Phase: step: %s", step);
-                }
-                json_object_put(st);
-        }
-        return G_SOURCE_CONTINUE;
+        struct phase_panel *p = s->phase_panel;
+        const char *state = str_of(ev, "state"), *text = str_of(ev, "text");
+        int step = int_of(ev, "step"), steps = int_of(ev, "steps");
+        /* "done"/"failed" end the change: phase-apply's own reply says how */
+        if (!p || !p->busy || !state || strcmp(state, "running") || steps <= 0)
+                return;
+        const char *action = str_of(ev, "action");
+        char *what = g_strdup_printf("%sStep %d of %d: %s",
+                                     action && !strcmp(action, "phase-undo") ? "Undoing: " : "",
+                                     step, steps, text ? text : "");
+        gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress),
+                                      CLAMP((double)(step - 1) / steps, 0.0, 1.0));
+        gtk_progress_bar_set_text(GTK_PROGRESS_BAR(p->progress), what);
+        shell_status(s, "Phase: %s", what);
+        g_free(what);
 }
 
 static void set_busy(struct phase_panel *p, bool busy, const char *what)
 {
         p->busy = busy;
-        if (p->step_poll)
-                g_source_remove(p->step_poll);
-        p->step_poll = busy ? g_timeout_add(STEP_POLL_MS, poll_step, p) : 0;
+        gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), 0);
         gtk_progress_bar_set_text(GTK_PROGRESS_BAR(p->progress), what);
         gtk_widget_set_visible(p->progress, busy);
         gtk_widget_set_sensitive(p->apply, !busy);
@@ -256,6 +252,8 @@ static void on_response(GtkDialog *d, gint response, gpointer data)
                 shell_status(p->s, "Phase: a change is under way; the panel closes after it");
                 return;
         }
+        if (p->s->phase_panel == p)
+                p->s->phase_panel = NULL;
         gtk_widget_destroy(GTK_WIDGET(d));
         g_free(p);
 }
@@ -285,8 +283,13 @@ static GtkWidget *value(void)
 
 void dialog_phase(struct shell *s)
 {
+        if (s->phase_panel) {
+                gtk_window_present(GTK_WINDOW(s->phase_panel->dialog));
+                return;
+        }
         struct phase_panel *p = g_new0(struct phase_panel, 1);
         p->s = s;
+        s->phase_panel = p;
         p->dialog = gtk_dialog_new_with_buttons("Phase", GTK_WINDOW(s->window),
                                                 GTK_DIALOG_DESTROY_WITH_PARENT, "_Close",
                                                 GTK_RESPONSE_CLOSE, NULL);

@@ -27,7 +27,8 @@ struct shell {
         unsigned nhistory;
         unsigned busy_calls; /* daemon_call_async calls under way */
         GtkWidget *mute;
-        bool mute_updating; /* set while the toggle follows tandemd */
+        bool mute_updating;              /* set while the toggle follows tandemd */
+        struct phase_panel *phase_panel; /* the open phase panel, or NULL */
 };
 
 enum { COL_NAME, COL_STATE, COL_CPU, COL_MEM, N_COLS };
@@ -64,6 +65,8 @@ void dialog_create_domain(struct shell *s);
 void clone_and_start(struct shell *s, const char *tmpl, const char *name);
 void dialog_usb(struct shell *s);
 void dialog_phase(struct shell *s);
+/* A phase-progress event from tandemd: moves the open panel's progress bar. */
+void phase_panel_progress(struct shell *s, json_object *ev);
 GtkWidget *graphs_new(struct shell *s);
 /* The mute toggle: follows the selected domain; sends snd-mute. */
 void sound_update(struct shell *s);

@@ -2,7 +2,8 @@
 """The shell's phase panel against a real tandemd and real domains, driven
 with xdotool through its buttons and confirmation dialogs: it shows the
 plan and the current phase (phase-status); Apply asks first (Escape
-cancels, nothing changes), then applies with a progress bar; a phase whose
+cancels, nothing changes), then applies with a progress bar that follows
+tandemd's phase-progress events (step N of M and its text); a phase whose
 domain cannot start fails, and the panel shows tandemd's last_error;
 Rollback goes back a phase. The status line comes from TANDEM_SHELL_LOG."""
 import json, re, subprocess
@@ -82,6 +83,11 @@ press("Phase", "alt+a")
 at = wait_log(log, "Phase: confirm: Apply phase 2", after=at)
 press("Apply phase?", "alt+a")
 at = wait_log(log, "Phase: progress shown: Applying", after=at)
+# the bar follows tandemd's phase-progress events: "Step 1 of N: TEXT"
+step1 = wait_log(log, "Phase: Step 1 of ", after=at, timeout=60)
+line = open(log).read()[step1:].split("\n", 1)[0]
+if not line.split(":", 1)[0].isdigit() or not line.split(":", 1)[1].strip():
+    fail(f"a step line without its count or text: {line!r}")
 at = wait_log(log, "Phase: now in phase 2 (was 1)", after=at, timeout=60)
 at = wait_log(log, 'Plan "panel test": phase 2 of 3', after=at)
 t.wait_state("fb2", "running")
