@@ -10,9 +10,13 @@
 #include "daemon.h"
 #include "usb_policy.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #define USB_MAX_DEVICES 32
 
@@ -31,7 +35,10 @@ struct usb_op {
         struct usb_entry *dev;
         char target[DOMCFG_NAME_MAX + 1]; /* "" for a plain detach */
         struct pending_reply reply;
+        int tries; /* hotplug attaches: earlier attempts */
 };
+
+static bool hotplug_retry(struct usb_op *op);
 
 static void usb_log(const char *domain, const char *kind, const char *spec, int port)
 {
@@ -83,9 +90,15 @@ static void op_finish_ok(struct usb_op *op)
 static void op_finish_error(struct usb_op *op, const char *code, const char *msg)
 {
         op->dev->busy = false;
-        if (!op->reply.client_serial) /* a hotplug decision: nobody to tell but the store */
+        if (!op->reply.client_serial) { /* a hotplug decision: nobody to tell but the store */
+                if (hotplug_retry(op)) {
+                        pending_free(&op->reply);
+                        free(op);
+                        return;
+                }
                 store_event_add(&g_store, now_wall(), op->target[0] ? op->target : NULL,
                                 "usb-error", msg);
+        }
         pending_error(&op->reply, code, "%s", msg);
         free(op);
 }
@@ -147,7 +160,8 @@ static void detach_replied(struct domain *d, void *opaque, json_object *reply, c
 
 /* Starts moving dev to target ("" = just detach); replies to c (NULL for
  * tandemd's own hotplug decisions) when done. */
-static void start_op(struct client *c, json_object *id, struct usb_entry *dev, const char *target)
+static void start_op(struct client *c, json_object *id, struct usb_entry *dev, const char *target,
+                     int tries)
 {
         struct usb_op *op = calloc(1, sizeof(*op));
         if (!op) {
@@ -155,6 +169,7 @@ static void start_op(struct client *c, json_object *id, struct usb_entry *dev, c
                         api_reply_error(c, id, "internal", "out of memory");
                 return;
         }
+        op->tries = tries;
         op->dev = dev;
         snprintf(op->target, sizeof(op->target), "%s", target);
         op->reply.client_serial = c ? c->serial : 0;
@@ -316,13 +331,97 @@ static void restore_listed(struct domain *d, void *opaque, json_object *reply, c
         restore_step_done();
 }
 
-/* ---- Hotplug: the rules decide where a new host device goes ---- */
+/* ---- Hotplug: the rules decide where a new host device goes ----
+ * tandemd may hear of a new device before the target VMM's libusb does (both
+ * follow the kernel's uevents), and then the VMM does not know it yet. A
+ * failed hotplug attach is tried again a second later, a few times, while
+ * the device is still plugged in. */
+
+#define HOTPLUG_TRIES 5
+
+struct hotplug_retry {
+        char spec[USB_SPEC_MAX];
+        char target[DOMCFG_NAME_MAX + 1];
+        int tries;
+        double due;
+};
+
+static struct hotplug_retry retries[8];
+static size_t n_retries;
+static struct watch retry_timer = {.fd = -1};
+
+static void hotplug_attach(const char *spec, const char *target, int tries);
+
+static void retry_arm(void)
+{
+        struct itimerspec its = {0};
+        if (n_retries) {
+                double due = retries[0].due;
+                for (size_t i = 1; i < n_retries; i++)
+                        if (retries[i].due < due)
+                                due = retries[i].due;
+                double in = due - now_mono();
+                if (in < 0.001)
+                        in = 0.001;
+                its.it_value.tv_sec = (time_t)in;
+                its.it_value.tv_nsec = (long)((in - (double)(time_t)in) * 1e9);
+        }
+        timerfd_settime(retry_timer.fd, 0, &its, NULL);
+}
+
+static void retry_ready(struct watch *w, uint32_t events)
+{
+        (void)events;
+        uint64_t ticks;
+        if (read(w->fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+                return;
+        double now = now_mono();
+        for (size_t i = 0; i < n_retries;) {
+                if (retries[i].due > now) {
+                        i++;
+                        continue;
+                }
+                struct hotplug_retry r = retries[i];
+                retries[i] = retries[--n_retries];
+                hotplug_attach(r.spec, r.target, r.tries);
+        }
+        retry_arm();
+}
+
+static void retry_cancel(const char *spec)
+{
+        for (size_t i = 0; i < n_retries;)
+                if (!strcmp(retries[i].spec, spec))
+                        retries[i] = retries[--n_retries];
+                else
+                        i++;
+}
+
+static bool hotplug_retry(struct usb_op *op)
+{
+        const char *name = op->dev->spec + 5; /* host:BUS-PORT */
+        char path[512];
+        if (op->tries + 1 >= HOTPLUG_TRIES || !op->target[0] || retry_timer.fd < 0 ||
+            n_retries == sizeof(retries) / sizeof(retries[0]) || strncmp(op->dev->spec, "host:", 5))
+                return false;
+        snprintf(path, sizeof(path), "%s/%s/idVendor", usb_sysfs_root(), name);
+        if (access(path, F_OK) < 0)
+                return false; /* unplugged meanwhile */
+        struct hotplug_retry *r = &retries[n_retries++];
+        snprintf(r->spec, sizeof(r->spec), "%s", op->dev->spec);
+        snprintf(r->target, sizeof(r->target), "%s", op->target);
+        r->tries = op->tries + 1;
+        r->due = now_mono() + 1.0;
+        retry_arm();
+        return true;
+}
 
 static void hotplugged(const char *name, bool added)
 {
         char spec[USB_SPEC_MAX];
         snprintf(spec, sizeof(spec), "host:%s", name);
         if (!added) {
+                retry_cancel(spec);
                 struct usb_entry *e = entry_find(spec, false);
                 if (!e || !e->owner[0] || e->busy)
                         return;
@@ -347,16 +446,21 @@ static void hotplugged(const char *name, bool added)
         }
         snprintf(detail, sizeof(detail), "%s plugged in, for %s", spec, chosen);
         store_event_add(&g_store, now_wall(), chosen, "usb-hotplug", detail);
+        hotplug_attach(spec, chosen, 0);
+}
+
+static void hotplug_attach(const char *spec, const char *target, int tries)
+{
         struct usb_entry *e = entry_find(spec, true);
-        struct domain *d = domain_find(chosen);
-        if (!e || e->busy || !strcmp(e->owner, chosen))
+        struct domain *d = domain_find(target);
+        if (!e || e->busy || !strcmp(e->owner, target))
                 return;
         if (!d || d->state != DS_RUNNING) {
-                store_event_add(&g_store, now_wall(), chosen, "usb-error",
+                store_event_add(&g_store, now_wall(), target, "usb-error",
                                 "hotplugged device not attached: the domain is not running");
                 return;
         }
-        start_op(NULL, NULL, e, chosen);
+        start_op(NULL, NULL, e, target, tries);
 }
 
 void usb_daemon_start(void)
@@ -367,6 +471,12 @@ void usb_daemon_start(void)
                 if (d->ctl.fd >= 0 && vmmconn_call(d, "usb-list", NULL, restore_listed, NULL) == 0)
                         restore_pending++;
         restore_step_done();
+        retry_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        retry_timer.ready = retry_ready;
+        if (retry_timer.fd >= 0 && loop_add(&retry_timer, EPOLLIN) < 0) {
+                close(retry_timer.fd);
+                retry_timer.fd = -1;
+        }
         char err[256];
         if (usb_hotplug_start(hotplugged, err, sizeof(err)) < 0)
                 fprintf(stderr, "tandemd: USB hotplug not watched: %s\n", err);
@@ -410,7 +520,7 @@ static void m_usb_attach(struct client *c, json_object *id, json_object *params)
                 api_reply_error(c, id, "not-running", "domain '%s' is not running", chosen);
                 return;
         }
-        start_op(c, id, e, chosen);
+        start_op(c, id, e, chosen, 0);
 }
 
 static void m_usb_detach(struct client *c, json_object *id, json_object *params)
@@ -427,7 +537,7 @@ static void m_usb_detach(struct client *c, json_object *id, json_object *params)
                 api_reply_error(c, id, "busy", "%s is being moved", spec);
                 return;
         }
-        start_op(c, id, e, "");
+        start_op(c, id, e, "", 0);
 }
 
 static void m_usb_list(struct client *c, json_object *id, json_object *params)
