@@ -1,79 +1,31 @@
 #include "netfront.h"
 
 #include "pv.h"
+#include "pvdev.h"
 
-#define QSIZE              8
-#define BUF_SIZE           2048
-#define HDR_LEN            12 /* virtio 1 net header, num_buffers included */
-#define VIRTIO_ID_NET      1
-#define VIRTIO_NET_F_MAC   5
-#define VIRTIO_F_VERSION_1 32
-#define VIRTQ_DESC_F_WRITE 2
-#define RX_QUEUE           0
-#define TX_QUEUE           1
+#define QSIZE            8
+#define BUF_SIZE         2048
+#define HDR_LEN          12 /* virtio 1 net header, num_buffers included */
+#define VIRTIO_ID_NET    1
+#define VIRTIO_NET_F_MAC 5
+#define RX_QUEUE         0
+#define TX_QUEUE         1
 
 _Static_assert(NET_RX_BUFS == QSIZE && NET_TX_SLOTS == QSIZE, "one buffer per ring entry");
 _Static_assert(HDR_LEN + NET_FRAME_MAX <= BUF_SIZE, "a frame fits one buffer");
 
-struct vq_desc {
-        uint64_t addr;
-        uint32_t len;
-        uint16_t flags, next;
-};
-
-/* Split virtqueue layout (virtio 1.2 §2.7). */
-struct vring {
-        struct vq_desc desc[QSIZE] __attribute__((aligned(16)));
-        struct {
-                uint16_t flags, idx, ring[QSIZE], used_event;
-        } avail __attribute__((aligned(2)));
-        struct {
-                uint16_t flags, idx;
-                struct {
-                        uint32_t id, len;
-                } ring[QSIZE];
-                uint16_t avail_event;
-        } used __attribute__((aligned(4)));
-};
-
-static struct vring rxq __attribute__((aligned(4096)));
-static struct vring txq __attribute__((aligned(4096)));
+static VRING(QSIZE) rxq __attribute__((aligned(4096))), txq __attribute__((aligned(4096)));
 static uint8_t rx_buf[QSIZE][BUF_SIZE] __attribute__((aligned(16)));
 static uint8_t tx_buf[QSIZE][BUF_SIZE] __attribute__((aligned(16)));
 static bool tx_busy[QSIZE];
 static uint16_t rx_last_used, tx_last_used;
-static int dev_index = -1;
-static unsigned dev_port;
+static struct pvdev dev = {.index = -1};
 static uint8_t mac[6];
 uint32_t net_front_tx_frames, net_front_rx_frames, net_front_tx_busy;
 
-#define barrier() __asm__ volatile("" ::: "memory")
-
-static int bus_op(struct tpv_bus_op *op)
-{
-        return tpv_hypercall2(TPV_HC_BUS_OP, (uint32_t)dev_index, TPV_GPA(op));
-}
-
-static int set_status(uint32_t status)
-{
-        struct tpv_bus_op op = {.opcode = TPV_BUS_SET_STATUS, .value = status};
-        return bus_op(&op);
-}
-
-static int setup_queue(unsigned q, struct vring *r)
-{
-        struct tpv_bus_op op = {.opcode = TPV_BUS_QUEUE_SETUP,
-                                .queue = q,
-                                .value = QSIZE,
-                                .desc = TPV_GPA(r->desc),
-                                .avail = TPV_GPA(&r->avail),
-                                .used = TPV_GPA(&r->used)};
-        return bus_op(&op);
-}
-
 static bool rx_waiting(void)
 {
-        return *(volatile uint16_t *)&rxq.used.idx != rx_last_used;
+        return VRING_USED_IDX(rxq) != rx_last_used;
 }
 
 /* The notify kicks every queue of the device and clears the device's port,
@@ -81,80 +33,57 @@ static bool rx_waiting(void)
  * are left for net_front_rx_waiting() callers to collect. */
 static void kick(void)
 {
-        tpv_hypercall2(TPV_HC_EVENT_NOTIFY, dev_port, 0);
+        pvdev_kick(&dev);
 }
 
 bool net_front_rx_waiting(void)
 {
-        return dev_index >= 0 && rx_waiting();
+        return dev.index >= 0 && rx_waiting();
 }
 
 static void post_rx(uint16_t id)
 {
-        rxq.avail.ring[rxq.avail.idx % QSIZE] = id;
-        barrier(); /* the entry before the index */
-        rxq.avail.idx++;
+        VRING_PUBLISH(rxq, id);
 }
 
 int net_front_init(void)
 {
         struct tpv_device_info info;
-        for (unsigned i = 0; pv_device_info(i, &info) == 0; i++) {
-                if (info.type == TPV_DEV_VIRTIO && info.virtio_id == VIRTIO_ID_NET) {
-                        dev_index = (int)i;
-                        break;
-                }
-        }
-        if (dev_index < 0)
-                return TPV_ENODEV;
-        int r = TPV_EIO;
-        if (info.num_queues < 2 || info.queue_max < QSIZE ||
-            PV_PORT_DEVICE0 + (unsigned)dev_index > 31)
-                goto fail;
-        dev_port = PV_PORT_DEVICE0 + (unsigned)dev_index;
-        r = tpv_hypercall2(TPV_HC_EVENT_BIND, TPV_EVSRC_DEVICE(dev_index), dev_port);
-        struct tpv_bus_op op = {.opcode = TPV_BUS_RESET};
-        if (r < 0 || (r = bus_op(&op)) < 0)
-                goto fail;
-        set_status(1 | 2); /* ACKNOWLEDGE | DRIVER */
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_GET_FEATURES};
-        if ((r = bus_op(&op)) < 0)
+        int r = pvdev_find(&dev, VIRTIO_ID_NET, &info);
+        if (r < 0)
+                return r;
+        r = TPV_EIO;
+        uint64_t offered;
+        if (info.num_queues < 2 || info.queue_max < QSIZE || (r = pvdev_start(&dev)) < 0 ||
+            (r = pvdev_offered_features(&dev, &offered)) < 0)
                 goto fail;
         /* No checksum or segmentation offloads, no mergeable buffers: every
          * frame is whole, checksummed and fits one 2 KiB buffer. */
-        uint64_t want = (1ull << VIRTIO_F_VERSION_1) | (op.features & (1ull << VIRTIO_NET_F_MAC));
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_SET_FEATURES, .features = want};
-        if ((r = bus_op(&op)) < 0)
-                goto fail;
-        set_status(1 | 2 | 8); /* + FEATURES_OK */
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_GET_STATUS};
-        r = TPV_EIO;
-        if (bus_op(&op) < 0 || !(op.value & 8))
-                goto fail;
-        if ((r = setup_queue(RX_QUEUE, &rxq)) < 0 || (r = setup_queue(TX_QUEUE, &txq)) < 0)
+        uint64_t want = (1ull << VIRTIO_F_VERSION_1) | (offered & (1ull << VIRTIO_NET_F_MAC));
+        if ((r = pvdev_accept_features(&dev, want)) < 0 ||
+            (r = pvdev_setup_vring(&dev, RX_QUEUE, rxq)) < 0 ||
+            (r = pvdev_setup_vring(&dev, TX_QUEUE, txq)) < 0)
                 goto fail;
         if (want & (1ull << VIRTIO_NET_F_MAC)) {
-                op = (struct tpv_bus_op){.opcode = TPV_BUS_READ_CONFIG, .offset = 0, .length = 6};
-                if ((r = bus_op(&op)) < 0)
+                if ((r = pvdev_read_config(&dev, 0, sizeof(mac), mac)) < 0)
                         goto fail;
-                for (int i = 0; i < 6; i++)
-                        mac[i] = op.data[i];
         } else {
                 /* Locally administered, from the device index. */
                 mac[0] = 0x06;
-                mac[5] = (uint8_t)dev_index;
+                mac[5] = (uint8_t)dev.index;
         }
         for (uint16_t i = 0; i < QSIZE; i++) {
-                rxq.desc[i] = (struct vq_desc){TPV_GPA(rx_buf[i]), BUF_SIZE, VIRTQ_DESC_F_WRITE, 0};
-                txq.desc[i] = (struct vq_desc){TPV_GPA(tx_buf[i]), 0, 0, 0};
+                rxq.desc[i] =
+                    (struct vring_desc){TPV_GPA(rx_buf[i]), BUF_SIZE, VIRTQ_DESC_F_WRITE, 0};
+                txq.desc[i] = (struct vring_desc){TPV_GPA(tx_buf[i]), 0, 0, 0};
                 post_rx(i);
         }
-        if ((r = set_status(1 | 2 | 8 | 4)) < 0) /* + DRIVER_OK */
+        if ((r = pvdev_ready(&dev)) < 0)
                 goto fail;
         kick();
         return 0;
 fail:
-        dev_index = -1;
+        dev.index = -1;
         return r < 0 ? r : TPV_EIO;
 }
 
@@ -165,12 +94,12 @@ const uint8_t *net_front_mac(void)
 
 uint32_t net_front_port_mask(void)
 {
-        return dev_index < 0 ? 0 : 1u << dev_port;
+        return dev.index < 0 ? 0 : 1u << dev.port;
 }
 
 static void reclaim_tx(void)
 {
-        while (*(volatile uint16_t *)&txq.used.idx != tx_last_used) {
+        while (VRING_USED_IDX(txq) != tx_last_used) {
                 barrier();
                 uint32_t id = txq.used.ring[tx_last_used % QSIZE].id;
                 if (id < QSIZE)
@@ -181,7 +110,7 @@ static void reclaim_tx(void)
 
 int net_front_send(const void *frame, uint32_t len)
 {
-        if (dev_index < 0)
+        if (dev.index < 0)
                 return TPV_ENODEV;
         if (len < 14 || len > NET_FRAME_MAX)
                 return TPV_EINVAL;
@@ -205,10 +134,7 @@ int net_front_send(const void *frame, uint32_t len)
                 b[HDR_LEN + i] = src[i];
         txq.desc[slot].len = HDR_LEN + len;
         tx_busy[slot] = true;
-        txq.avail.ring[txq.avail.idx % QSIZE] = slot;
-        barrier(); /* descriptor and entry before the index */
-        txq.avail.idx++;
-        barrier();
+        VRING_PUBLISH(txq, slot);
         kick();
         net_front_tx_frames++;
         return 0;
@@ -216,7 +142,7 @@ int net_front_send(const void *frame, uint32_t len)
 
 unsigned net_front_poll(void (*fn)(const uint8_t *frame, uint32_t len))
 {
-        if (dev_index < 0)
+        if (dev.index < 0)
                 return 0;
         reclaim_tx();
         unsigned n = 0;

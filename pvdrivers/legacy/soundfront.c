@@ -1,14 +1,12 @@
 #include "soundfront.h"
 
 #include "pv.h"
+#include "pvdev.h"
 
-#define VIRTIO_ID_SOUND    25
-#define VIRTIO_F_VERSION_1 32
-#define VIRTQ_DESC_F_NEXT  1
-#define VIRTQ_DESC_F_WRITE 2
-#define QSIZE              64
-#define Q_CONTROL          0
-#define Q_TX               2
+#define VIRTIO_ID_SOUND 25
+#define QSIZE           64
+#define Q_CONTROL       0
+#define Q_TX            2
 /* Transmit buffers in flight: 3 descriptors each (header, PCM, status).
  * 8 periods (80 ms) keep the device fed while a loaded host is slow to wake
  * the guest; the device takes them at real-time pace, so a tone still starts
@@ -24,28 +22,7 @@
 #define SND_FMT_S16          5
 #define SND_RATE_48000       7
 
-struct vq_desc {
-        uint64_t addr;
-        uint32_t len;
-        uint16_t flags, next;
-};
-
-struct vring {
-        struct vq_desc desc[QSIZE] __attribute__((aligned(16)));
-        struct {
-                uint16_t flags, idx, ring[QSIZE], used_event;
-        } avail __attribute__((aligned(2)));
-        struct {
-                uint16_t flags, idx;
-                struct {
-                        uint32_t id, len;
-                } ring[QSIZE];
-                uint16_t avail_event;
-        } used __attribute__((aligned(4)));
-};
-
-static struct vring ctlq __attribute__((aligned(4096)));
-static struct vring txq __attribute__((aligned(4096)));
+static VRING(QSIZE) ctlq __attribute__((aligned(4096))), txq __attribute__((aligned(4096)));
 static uint16_t ctl_last_used, tx_last_used;
 
 static struct {
@@ -60,13 +37,10 @@ static struct {
         uint32_t status, latency_bytes;
 } xfer_status[SLOTS];
 
-static int dev_index = -1;
-static unsigned dev_port;
+static struct pvdev dev = {.index = -1};
 static uint32_t tone_hz;
 static uint32_t periods_left, in_flight;
 uint32_t sound_periods_played;
-
-#define barrier() __asm__ volatile("" ::: "memory")
 
 /* sin(2*pi*i/96) * 12000 for i = 0..24 (a quarter wave). */
 static const int16_t quarter[25] = {0,     785,   1566,  2341,  3106,  3857,  4592, 5307,  6000,
@@ -81,85 +55,30 @@ static int16_t sine96(uint32_t i)
         return i < 48 ? v : (int16_t)-v;
 }
 
-static int bus_op(struct tpv_bus_op *op)
-{
-        return tpv_hypercall2(TPV_HC_BUS_OP, (uint32_t)dev_index, TPV_GPA(op));
-}
-
-static int set_status(uint32_t status)
-{
-        struct tpv_bus_op op = {.opcode = TPV_BUS_SET_STATUS, .value = status};
-        return bus_op(&op);
-}
-
-static void kick(void)
-{
-        barrier();
-        tpv_hypercall2(TPV_HC_EVENT_NOTIFY, dev_port, 0);
-}
-
-static bool device_failed(void)
-{
-        struct tpv_bus_op op = {.opcode = TPV_BUS_GET_STATUS};
-        return bus_op(&op) < 0 || (op.value & (64 | 128));
-}
-
 /* One control request, waited for (only at init, so the wait is short). */
 static int control(uint32_t code, uint32_t len)
 {
         ctl_req.code = code;
         ctl_status = 0;
-        ctlq.desc[0] = (struct vq_desc){TPV_GPA(&ctl_req), len, VIRTQ_DESC_F_NEXT, 1};
-        ctlq.desc[1] = (struct vq_desc){TPV_GPA(&ctl_status), 4, VIRTQ_DESC_F_WRITE, 0};
-        ctlq.avail.ring[ctlq.avail.idx % QSIZE] = 0;
-        barrier();
-        ctlq.avail.idx++;
-        kick();
-        while (*(volatile uint16_t *)&ctlq.used.idx == ctl_last_used) {
-                pv_block(1u << dev_port);
-                if (*(volatile uint16_t *)&ctlq.used.idx == ctl_last_used && device_failed())
-                        return TPV_EIO;
-        }
-        barrier();
+        ctlq.desc[0] = (struct vring_desc){TPV_GPA(&ctl_req), len, VIRTQ_DESC_F_NEXT, 1};
+        ctlq.desc[1] = (struct vring_desc){TPV_GPA(&ctl_status), 4, VIRTQ_DESC_F_WRITE, 0};
+        VRING_PUBLISH(ctlq, 0);
+        pvdev_kick(&dev);
+        if (pvdev_wait_used(&dev, &VRING_USED_IDX(ctlq), ctl_last_used) < 0)
+                return TPV_EIO;
         ctl_last_used++;
         return ctl_status == SND_S_OK ? 0 : TPV_EIO;
 }
 
-static int setup_queue(unsigned q, struct vring *r)
-{
-        struct tpv_bus_op op = {.opcode = TPV_BUS_QUEUE_SETUP,
-                                .queue = q,
-                                .value = QSIZE,
-                                .desc = TPV_GPA(r->desc),
-                                .avail = TPV_GPA(&r->avail),
-                                .used = TPV_GPA(&r->used)};
-        return bus_op(&op);
-}
-
 int sound_init(void)
 {
-        struct tpv_device_info info;
-        for (unsigned i = 0; pv_device_info(i, &info) == 0; i++) {
-                if (info.type == TPV_DEV_VIRTIO && info.virtio_id == VIRTIO_ID_SOUND) {
-                        dev_index = (int)i;
-                        break;
-                }
-        }
-        if (dev_index < 0)
-                return TPV_ENODEV;
-        dev_port = PV_PORT_DEVICE0 + (unsigned)dev_index;
-        int r = tpv_hypercall2(TPV_HC_EVENT_BIND, TPV_EVSRC_DEVICE(dev_index), dev_port);
-        struct tpv_bus_op op = {.opcode = TPV_BUS_RESET};
-        if (r < 0 || (r = bus_op(&op)) < 0)
-                goto fail;
-        set_status(1 | 2); /* ACKNOWLEDGE | DRIVER */
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_SET_FEATURES,
-                                 .features = 1ull << VIRTIO_F_VERSION_1};
-        if ((r = bus_op(&op)) < 0)
-                goto fail;
-        set_status(1 | 2 | 8); /* + FEATURES_OK */
-        if (device_failed() || (r = setup_queue(Q_CONTROL, &ctlq)) < 0 ||
-            (r = setup_queue(Q_TX, &txq)) < 0 || (r = set_status(1 | 2 | 8 | 4)) < 0)
+        int r;
+        if ((r = pvdev_find(&dev, VIRTIO_ID_SOUND, 0)) < 0)
+                return r;
+        if ((r = pvdev_start(&dev)) < 0 ||
+            (r = pvdev_accept_features(&dev, 1ull << VIRTIO_F_VERSION_1)) < 0 ||
+            (r = pvdev_setup_vring(&dev, Q_CONTROL, ctlq)) < 0 ||
+            (r = pvdev_setup_vring(&dev, Q_TX, txq)) < 0 || (r = pvdev_ready(&dev)) < 0)
                 goto fail;
         ctl_req.stream_id = 0;
         ctl_req.buffer_bytes = SLOTS * sizeof(period);
@@ -174,29 +93,29 @@ int sound_init(void)
          * shared period, and the slot's own status. */
         for (unsigned s = 0; s < SLOTS; s++) {
                 unsigned d = 3 * s;
-                txq.desc[d] =
-                    (struct vq_desc){TPV_GPA(&xfer_hdr), 4, VIRTQ_DESC_F_NEXT, (uint16_t)(d + 1)};
-                txq.desc[d + 1] = (struct vq_desc){TPV_GPA(period), sizeof(period),
-                                                   VIRTQ_DESC_F_NEXT, (uint16_t)(d + 2)};
-                txq.desc[d + 2] = (struct vq_desc){TPV_GPA(&xfer_status[s]), sizeof(xfer_status[s]),
-                                                   VIRTQ_DESC_F_WRITE, 0};
+                txq.desc[d] = (struct vring_desc){TPV_GPA(&xfer_hdr), 4, VIRTQ_DESC_F_NEXT,
+                                                  (uint16_t)(d + 1)};
+                txq.desc[d + 1] = (struct vring_desc){TPV_GPA(period), sizeof(period),
+                                                      VIRTQ_DESC_F_NEXT, (uint16_t)(d + 2)};
+                txq.desc[d + 2] = (struct vring_desc){
+                    TPV_GPA(&xfer_status[s]), sizeof(xfer_status[s]), VIRTQ_DESC_F_WRITE, 0};
         }
         return 0;
 fail:
-        dev_index = -1;
+        dev.index = -1;
         return r < 0 ? r : TPV_EIO;
 }
 
 uint32_t sound_port_mask(void)
 {
-        return dev_index < 0 ? 0 : 1u << dev_port;
+        return dev.index < 0 ? 0 : 1u << dev.port;
 }
 
 /* Completed buffers come back in order, so slot n%SLOTS is free again once
  * used.idx passed it. */
 static void reclaim(void)
 {
-        uint16_t used = *(volatile uint16_t *)&txq.used.idx;
+        uint16_t used = VRING_USED_IDX(txq);
         barrier();
         uint16_t done = (uint16_t)(used - tx_last_used);
         if (done > in_flight)
@@ -211,20 +130,18 @@ static void fill(void)
         bool queued = false;
         while (periods_left && in_flight < SLOTS) {
                 uint16_t slot = txq.avail.idx % SLOTS;
-                txq.avail.ring[txq.avail.idx % QSIZE] = (uint16_t)(3 * slot);
-                barrier();
-                txq.avail.idx++;
+                VRING_PUBLISH(txq, (uint16_t)(3 * slot));
                 in_flight++;
                 periods_left--;
                 queued = true;
         }
         if (queued)
-                kick();
+                pvdev_kick(&dev);
 }
 
 void sound_event(void)
 {
-        if (dev_index < 0)
+        if (dev.index < 0)
                 return;
         reclaim();
         fill();
@@ -232,7 +149,7 @@ void sound_event(void)
 
 void sound_tone(uint32_t hz, uint32_t ms)
 {
-        if (dev_index < 0 || hz < 100 || hz > 4000 || hz % 100)
+        if (dev.index < 0 || hz < 100 || hz > 4000 || hz % 100)
                 return;
         reclaim();
         if (hz != tone_hz) {

@@ -2,14 +2,11 @@
 
 #include "../../hv/usb/pvusb_abi.h"
 #include "pv.h"
+#include "pvdev.h"
 
-#define QSIZE              4
-#define VIRTIO_F_VERSION_1 32
-#define VIRTQ_DESC_F_NEXT  1
-#define VIRTQ_DESC_F_WRITE 2
-#define STATUS_BROKEN      (64 | 128) /* NEEDS_RESET | FAILED */
-#define CHUNK              4096       /* bytes per bulk request */
-#define CONF_MAX           256        /* configuration descriptor bytes read */
+#define QSIZE    4
+#define CHUNK    4096 /* bytes per bulk request */
+#define CONF_MAX 256  /* configuration descriptor bytes read */
 
 /* USB 2.0 chapter 9 and the printer class 1.1 */
 #define REQ_GET_DESCRIPTOR    6
@@ -23,32 +20,13 @@
 #define PRN_GET_PORT_STATUS   1
 #define PRN_STATUS_NOT_ERROR  0x08
 
-struct vq_desc {
-        uint64_t addr;
-        uint32_t len;
-        uint16_t flags, next;
-};
-
-static struct {
-        struct vq_desc desc[QSIZE] __attribute__((aligned(16)));
-        struct {
-                uint16_t flags, idx, ring[QSIZE], used_event;
-        } avail __attribute__((aligned(2)));
-        struct {
-                uint16_t flags, idx;
-                struct {
-                        uint32_t id, len;
-                } ring[QSIZE];
-                uint16_t avail_event;
-        } used __attribute__((aligned(4)));
-} vq __attribute__((aligned(4096)));
+static VRING(QSIZE) vq __attribute__((aligned(4096)));
 
 static struct tpv_usb_request req;
 static struct tpv_usb_response resp;
 static uint8_t ctrl_buf[CONF_MAX];
-static int dev_index = -1;
+static struct pvdev dev = {.index = -1};
 static int state; /* 0: not set up, 1: ready, -1: the domain has no PV USB */
-static unsigned dev_port;
 static uint16_t last_used;
 uint32_t usb_front_requests;
 
@@ -60,65 +38,24 @@ static struct {
         int ready;
 } prn;
 
-#define barrier() __asm__ volatile("" ::: "memory")
-
-static int bus_op(struct tpv_bus_op *op)
-{
-        return tpv_hypercall2(TPV_HC_BUS_OP, (uint32_t)dev_index, TPV_GPA(op));
-}
-
-static int set_status(uint32_t status)
-{
-        struct tpv_bus_op op = {.opcode = TPV_BUS_SET_STATUS, .value = status};
-        return bus_op(&op);
-}
-
-static int find_device(void)
-{
-        struct tpv_device_info info;
-        for (unsigned i = 0; pv_device_info(i, &info) == 0; i++)
-                if (info.type == TPV_DEV_VIRTIO && info.virtio_id == TPV_VIRTIO_ID_USB)
-                        return (int)i;
-        return -1;
-}
-
 /* virtio 1.2 §3.1.1 over the PV bus; state 1 on success. */
 static int front_init(void)
 {
         if (state < 0)
                 return TPV_ENODEV;
-        if (dev_index < 0 && (dev_index = find_device()) < 0) {
+        if (dev.index < 0 && pvdev_find(&dev, TPV_VIRTIO_ID_USB, 0) < 0) {
                 state = -1;
                 return TPV_ENODEV;
         }
-        dev_port = PV_PORT_DEVICE0 + (unsigned)dev_index;
-        int r = tpv_hypercall2(TPV_HC_EVENT_BIND, TPV_EVSRC_DEVICE(dev_index), dev_port);
-        if (r < 0)
+        int r;
+        if ((r = pvdev_start(&dev)) < 0 ||
+            (r = pvdev_accept_features(&dev, 1ull << VIRTIO_F_VERSION_1)) < 0)
                 return r;
-        struct tpv_bus_op op = {.opcode = TPV_BUS_RESET};
-        if ((r = bus_op(&op)) < 0)
-                return r;
-        set_status(1 | 2); /* ACKNOWLEDGE | DRIVER */
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_SET_FEATURES,
-                                 .features = 1ull << VIRTIO_F_VERSION_1};
-        if ((r = bus_op(&op)) < 0)
-                return r;
-        set_status(1 | 2 | 8); /* + FEATURES_OK */
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_GET_STATUS};
-        if (bus_op(&op) < 0 || !(op.value & 8))
-                return TPV_EIO;
+        /* A reset device reads the rings from index 0 again, also after a failure. */
         for (unsigned i = 0; i < sizeof(vq); i++)
                 ((volatile uint8_t *)&vq)[i] = 0;
         last_used = 0;
-        op = (struct tpv_bus_op){.opcode = TPV_BUS_QUEUE_SETUP,
-                                 .queue = TPV_USB_QUEUE,
-                                 .value = QSIZE,
-                                 .desc = TPV_GPA(vq.desc),
-                                 .avail = TPV_GPA(&vq.avail),
-                                 .used = TPV_GPA(&vq.used)};
-        if ((r = bus_op(&op)) < 0)
-                return r;
-        if ((r = set_status(1 | 2 | 8 | 4)) < 0) /* + DRIVER_OK */
+        if ((r = pvdev_setup_vring(&dev, TPV_USB_QUEUE, vq)) < 0 || (r = pvdev_ready(&dev)) < 0)
                 return r;
         state = 1;
         prn.ready = 0;
@@ -140,33 +77,23 @@ static int32_t submit(unsigned port, uint16_t gen, uint8_t type, uint8_t ep, con
                         req.setup[i] = setup[i];
         resp.status = TPV_USB_EIO;
         unsigned n = 0;
-        vq.desc[n] = (struct vq_desc){TPV_GPA(&req), sizeof(req), VIRTQ_DESC_F_NEXT, 1};
+        vq.desc[n] = (struct vring_desc){TPV_GPA(&req), sizeof(req), VIRTQ_DESC_F_NEXT, 1};
         n++;
         if (len) {
-                vq.desc[n] = (struct vq_desc){TPV_GPA(data), len,
-                                              VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0),
-                                              (uint16_t)(n + 1)};
+                vq.desc[n] = (struct vring_desc){TPV_GPA(data), len,
+                                                 VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0),
+                                                 (uint16_t)(n + 1)};
                 n++;
         }
-        vq.desc[n] = (struct vq_desc){TPV_GPA(&resp), sizeof(resp), VIRTQ_DESC_F_WRITE, 0};
-        vq.avail.ring[vq.avail.idx % QSIZE] = 0;
-        barrier(); /* descriptors and ring entry before the index */
-        vq.avail.idx++;
-        barrier();
+        vq.desc[n] = (struct vring_desc){TPV_GPA(&resp), sizeof(resp), VIRTQ_DESC_F_WRITE, 0};
+        VRING_PUBLISH(vq, 0);
         usb_front_requests++;
-        tpv_hypercall2(TPV_HC_EVENT_NOTIFY, dev_port, 0);
-        while (*(volatile uint16_t *)&vq.used.idx == last_used) {
-                /* A passed-through device answers later, from the host. */
-                pv_block(1u << dev_port);
-                if (*(volatile uint16_t *)&vq.used.idx != last_used)
-                        break;
-                struct tpv_bus_op op = {.opcode = TPV_BUS_GET_STATUS};
-                if (bus_op(&op) < 0 || (op.value & STATUS_BROKEN)) {
-                        state = 0; /* set the device up again next time */
-                        return TPV_USB_EIO;
-                }
+        pvdev_kick(&dev);
+        /* A passed-through device answers later, from the host. */
+        if (pvdev_wait_used(&dev, &VRING_USED_IDX(vq), last_used) < 0) {
+                state = 0; /* set the device up again next time */
+                return TPV_USB_EIO;
         }
-        barrier();
         last_used++;
         *actual = resp.actual;
         return resp.status;
@@ -188,15 +115,15 @@ static unsigned find_printer(uint16_t *gen)
 {
         if (state != 1 && front_init() < 0)
                 return 0;
-        struct tpv_bus_op op = {
-            .opcode = TPV_BUS_READ_CONFIG, .offset = 0, .length = sizeof(struct tpv_usb_config)};
-        if (bus_op(&op) < 0)
+        _Static_assert(sizeof(struct tpv_usb_config) <= sizeof(((struct tpv_bus_op *)0)->data),
+                       "one READ_CONFIG holds the whole config");
+        struct tpv_usb_config c;
+        if (pvdev_read_config(&dev, 0, sizeof(c), &c) < 0)
                 return 0;
-        const struct tpv_usb_config *c = (const struct tpv_usb_config *)op.data;
-        for (unsigned i = 0; i < TPV_USB_PORTS && i < c->nports; i++)
-                if ((c->port[i].status & TPV_USB_PORT_CONNECTED) &&
-                    c->port[i].iclass == CLASS_PRINTER) {
-                        *gen = c->port[i].gen;
+        for (unsigned i = 0; i < TPV_USB_PORTS && i < c.nports; i++)
+                if ((c.port[i].status & TPV_USB_PORT_CONNECTED) &&
+                    c.port[i].iclass == CLASS_PRINTER) {
+                        *gen = c.port[i].gen;
                         return i + 1;
                 }
         return 0;
