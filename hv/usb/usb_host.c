@@ -9,11 +9,13 @@
  * the event thread, so it never runs under vm_lock: a destroyed device is
  * queued and closed by the event thread once its transfers are done. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libusb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../vmm/vm.h"
 #include "usb_device.h"
@@ -38,6 +40,7 @@ struct usb_host {
         struct usb_device dev;
         struct vm *vm;
         libusb_device_handle *handle;
+        int wrapped_fd; /* usbfs fd behind a wrapped handle (see open_unlisted), or -1 */
         libusb_hotplug_callback_handle hotplug;
         bool has_hotplug;
         char spec[64];
@@ -89,6 +92,8 @@ static void close_host(struct usb_host *h)
                 if (h->claimed[i])
                         libusb_release_interface(h->handle, (int)i); /* re-attaches the driver */
         libusb_close(h->handle);
+        if (h->wrapped_fd >= 0)
+                close(h->wrapped_fd);
         free_pipe(&h->ctrl);
         for (unsigned d = 0; d < 2; d++)
                 for (unsigned n = 0; n < USB_MAX_ENDPOINTS; n++)
@@ -588,6 +593,44 @@ static enum usb_speed speed_of(libusb_device *d)
         }
 }
 
+static bool read_sysfs_uint(const char *name, const char *leaf, unsigned *out)
+{
+        char path[128];
+        snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", name, leaf);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        bool ok = fscanf(f, "%u", out) == 1;
+        fclose(f);
+        return ok;
+}
+
+/* A device plugged in after libusb_init that libusb's list lacks: Debian's
+ * libusb learns of new devices from udevd, which a host (or the rig's L1)
+ * may not run, and a new libusb context cannot be made inside the
+ * sandbox. The device's usbfs node, found from sysfs by its BUS-PORT name,
+ * is opened directly and wrapped. Returns the fd and sets *handle, or -1. */
+static int open_unlisted(const char *spec, libusb_device_handle **handle)
+{
+        size_t n = strlen(spec);
+        if (n == 0 || n > 31 || !strchr(spec, '-') || strspn(spec, "0123456789-.") != n)
+                return -1;
+        unsigned bus, dev;
+        if (!read_sysfs_uint(spec, "busnum", &bus) || !read_sysfs_uint(spec, "devnum", &dev) ||
+            bus > 999 || dev > 999)
+                return -1;
+        char node[64];
+        snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", bus, dev);
+        int fd = open(node, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        if (libusb_wrap_sys_device(g.ctx, (intptr_t)fd, handle) != 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
 void usb_host_prepare(void)
 {
         pthread_once(&g.once, global_init);
@@ -600,19 +643,31 @@ struct usb_device *usb_host_create(struct vm *vm, const char *spec, char *err, s
                 snprintf(err, errlen, "usb host: libusb_init: %s", libusb_strerror(g.init_rc));
                 return NULL;
         }
+        libusb_device_handle *wrapped = NULL;
+        int wrapped_fd = -1;
         libusb_device *d = find_device(spec, err, errlen);
-        if (!d)
+        if (!d && (wrapped_fd = open_unlisted(spec, &wrapped)) < 0)
                 return NULL;
         struct usb_host *h = calloc(1, sizeof(*h));
         if (!h) {
-                libusb_unref_device(d);
+                if (d)
+                        libusb_unref_device(d);
+                if (wrapped) {
+                        libusb_close(wrapped);
+                        close(wrapped_fd);
+                }
                 snprintf(err, errlen, "usb host: out of memory");
                 return NULL;
         }
         snprintf(h->spec, sizeof(h->spec), "%s", spec);
         h->vm = vm;
-        int rc = libusb_open(d, &h->handle);
-        libusb_unref_device(d);
+        h->wrapped_fd = wrapped_fd;
+        h->handle = wrapped;
+        int rc = 0;
+        if (d) {
+                rc = libusb_open(d, &h->handle);
+                libusb_unref_device(d);
+        }
         if (rc < 0) {
                 snprintf(err, errlen, "usb host: cannot open %s: %s", spec, libusb_strerror(rc));
                 free(h);
@@ -623,6 +678,8 @@ struct usb_device *usb_host_create(struct vm *vm, const char *spec, char *err, s
         if (rc != (int)sizeof(h->desc) || read_config(h) < 0) {
                 snprintf(err, errlen, "usb host: cannot read the descriptors of %s", spec);
                 libusb_close(h->handle);
+                if (h->wrapped_fd >= 0)
+                        close(h->wrapped_fd);
                 free(h->conf);
                 free(h);
                 return NULL;
