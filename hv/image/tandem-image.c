@@ -200,23 +200,26 @@ static int cmd_convert(int argc, char **argv)
                 return usage();
         show = show || isatty(2);
         char err[512];
-        struct blk_backend *src = blk_image_open(argv[optind], ifmt, true, err, sizeof(err));
-        if (!src) {
-                fprintf(stderr, "tandem-image: %s\n", err);
-                return 1;
+        /* one open answers block status, the others read in parallel */
+        struct blk_backend *srcs[IMAGE_COPY_READERS + 1] = {0}, *dst = NULL;
+        int nsrc = 0, rc = 1;
+        for (; nsrc < IMAGE_COPY_READERS + 1; nsrc++) {
+                srcs[nsrc] = blk_image_open(argv[optind], ifmt, true, err, sizeof(err));
+                if (!srcs[nsrc]) {
+                        fprintf(stderr, "tandem-image: %s\n", err);
+                        goto out;
+                }
         }
+        struct blk_backend *src = srcs[0];
         const char *dpath = argv[optind + 1];
-        struct blk_backend *dst = NULL;
-        uint8_t *buf = malloc(CHUNK);
-        int rc = 1;
-        if (!buf || blk_image_create(dpath, ofmt, src->size, NULL, err, sizeof(err)) < 0 ||
+        if (blk_image_create(dpath, ofmt, src->size, NULL, err, sizeof(err)) < 0 ||
             !(dst = blk_image_open(dpath, ofmt, false, err, sizeof(err)))) {
-                fprintf(stderr, "tandem-image: %s\n", buf ? err : "out of memory");
+                fprintf(stderr, "tandem-image: %s\n", err);
                 goto out;
         }
         /* a vpc destination may round the size up to its geometry */
         uint64_t fail_off = 0;
-        int e = image_copy(src, dst, show, &fail_off);
+        int e = image_copy(srcs, nsrc, dst, show, &fail_off);
         if (e < 0) {
                 fprintf(stderr, "\ntandem-image: convert failed at offset %llu: %s\n",
                         (unsigned long long)fail_off, strerror(-e));
@@ -228,10 +231,10 @@ static int cmd_convert(int argc, char **argv)
         }
         rc = 0;
 out:
-        free(buf);
         if (dst)
                 dst->ops->close(dst);
-        src->ops->close(src);
+        for (int i = 0; i < nsrc; i++)
+                srcs[i]->ops->close(srcs[i]);
         return rc;
 }
 

@@ -395,6 +395,12 @@ void blk_image_prefetch(struct blk_backend *b, uint64_t off, uint64_t len)
                 raw_prefetch(b, off, len);
 }
 
+void blk_image_start_writeback(struct blk_backend *b)
+{
+        if (is_qcow2(b))
+                qcow2_start_writeback(b);
+}
+
 const char *blk_image_format(struct blk_backend *b)
 {
         return is_qcow2(b) ? "qcow2" : is_vhd(b) ? "vpc" : is_vmdk(b) ? "vmdk" : "raw";
@@ -420,8 +426,11 @@ int blk_image_create(const char *path, const char *format, uint64_t size,
         struct image_create_opts none = {0};
         if (!o)
                 o = &none;
+        /* qcow2 readers (QEMU, this layer) count whole 512-byte sectors: a
+         * size in between would lose the tail of a converted raw image */
         if (!strcmp(format, "qcow2"))
-                return qcow2_create(path, size, o, err, errlen);
+                return qcow2_create(path, size > UINT64_MAX - 511 ? size : (size + 511) & ~511ULL,
+                                    o, err, errlen);
         if (!strcmp(format, "vpc"))
                 return vhd_create(path, size, o->vhd_fixed, o->backing, err, errlen);
         if (strcmp(format, "raw")) {
