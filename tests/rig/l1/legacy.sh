@@ -38,9 +38,10 @@ sleep 1
 /rig/bin/tandem list >>legacy.console 2>&1
 kill $daemon
 
-# Time and guest instructions from VMM start to the login screen (the guest
-# prints "legacy: ready" right after drawing it): once as it runs, once
-# single-stepped by --count-instructions. Measurements, reported only.
+# Time from VMM start to the login screen (the guest prints "legacy: ready"
+# right after drawing it); a measurement, reported only. Guest instructions
+# are counted on the dev machine (bench/legacy): single-stepping under the
+# rig's nested SVM loses steps (327 counted against 26,257 executed).
 login_run() { # NAME [tandem-vmm args]
 	local name=$1 i=0
 	shift
@@ -62,7 +63,4 @@ login_run() { # NAME [tandem-vmm args]
 }
 login_run login
 rig_report "legacy VMM-start-to-login-screen $LOGIN_S s under hardware KVM"
-login_run insns --count-instructions
-n=$(sed -n 's/.*guest instructions executed: \([0-9]*\)$/\1/p' insns.err)
-rig_report "legacy guest instructions to login screen ${n:-?} (single-stepped, $LOGIN_S s)"
 rig_report "legacy create-to-running $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s under hardware KVM"
