@@ -416,6 +416,11 @@ static bool hotplug_retry(struct usb_op *op)
         return true;
 }
 
+static void unplug_detached(struct domain *d, void *opaque, json_object *reply, const char *error)
+{
+        (void)d, (void)opaque, (void)reply, (void)error;
+}
+
 static void hotplugged(const char *name, bool added)
 {
         char spec[USB_SPEC_MAX];
@@ -425,8 +430,16 @@ static void hotplugged(const char *name, bool added)
                 struct usb_entry *e = entry_find(spec, false);
                 if (!e || !e->owner[0] || e->busy)
                         return;
-                /* The owner's VMM has seen it go (libusb hotplug) and
-                 * detached it from the guest itself. */
+                /* The owner's VMM may have seen it go (libusb hotplug) and
+                 * detached it itself, but a libusb without udevd hears of
+                 * nothing and the guest would keep a dead device: detach
+                 * the port (an error only says it is empty already). */
+                struct domain *d = domain_find(e->owner);
+                if (d && d->state == DS_RUNNING) {
+                        json_object *args = json_object_new_object();
+                        json_object_object_add(args, "port", json_object_new_int(e->port));
+                        vmmconn_call(d, "usb-detach", args, unplug_detached, NULL);
+                }
                 store_event_add(&g_store, now_wall(), e->owner, "usb-unplug", spec);
                 usb_log(e->owner, "usb-detach", e->spec, e->port);
                 e->owner[0] = 0;

@@ -111,6 +111,12 @@ host_hook() { # SCENARIO PHASE
 	unset -f host_prepare host_check
 }
 
+# L1's QEMU monitor (HMP) for host hooks that act while L1 runs (USB
+# hotplug with device_add/device_del). UNIX socket paths are short.
+RIG_QEMU_MONITOR=$RUN/monitor.sock
+[ ${#RIG_QEMU_MONITOR} -lt 100 ] || RIG_QEMU_MONITOR=$(mktemp -u /tmp/rig-monitor.XXXXXX)
+export RIG_QEMU_MONITOR
+
 mkdir -p "$RUN/overlay/rig/data"
 for s in "${SCENARIOS[@]}"; do host_hook "$s" prepare; done
 
@@ -133,12 +139,12 @@ filter() {
 }
 timeout "$TOTAL" qemu-system-x86_64 -M pc -cpu EPYC,+svm,+npt \
 	-smp "${RIG_L1_SMP:-2}" -m "${RIG_L1_MEM:-2560}" \
-	-display none -vga none -nic none -no-reboot -serial stdio -monitor none \
+	-display none -vga none -nic none -no-reboot -serial stdio -monitor "unix:$RIG_QEMU_MONITOR,server=on,wait=off" \
 	-kernel "$CACHE/vmlinuz" -initrd "$RUN/initrd.cpio" \
 	-append "console=ttyS0 quiet panic=-1 rig.scenarios=$LIST rig.timeout=$SCENARIO_TIMEOUT${VERBOSE:+ rig.show=all} ${RIG_EXTRA_APPEND:-}" \
 	"${QEMU_EXTRA[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$LOG" | filter
 QEMU_RC=${PIPESTATUS[0]}
-rm -f "$RUN/initrd.cpio"
+rm -f "$RUN/initrd.cpio" "$RIG_QEMU_MONITOR"
 [ "$QEMU_RC" -eq 0 ] || echo "rig: L1 QEMU exited with status $QEMU_RC$([ "$QEMU_RC" -eq 124 ] && echo " (timed out)")"
 
 # ---- Verdicts
