@@ -7,9 +7,15 @@ usage: bench.py BUILD_DIR [ROUNDS]   (prints markdown tables)
    images, raw and qcow2 alternating which goes first; medians.
 2. `tandem-image convert` against `qemu-img convert` on the same 4 GiB raw
    image holding 1 GiB of data in 256 extents (a quarter of each extent
-   zeros), the rest sparse; to qcow2 and back to raw. The source's page cache
-   is dropped (POSIX_FADV_DONTNEED) before each run and the time includes an
-   fsync of the destination; medians of ROUNDS, ratio tandem/qemu-img."""
+   zeros), the rest sparse; to qcow2 and back to raw. Both tools see the same
+   page-cache state: before each run every dirty page of the machine is
+   written (sync) and the disk gets 3 s to settle (without the pause the
+   host was still writing the previous run's output, and whichever tool went
+   second lost by up to 1.8x), then the source's cached pages are dropped
+   (POSIX_FADV_DONTNEED), so both read it cold; the destination is a fresh
+   file and the time includes an fsync of it (qemu-img leaves its writeback
+   to the kernel, tandem-image flushes); medians of ROUNDS with the order
+   alternating, ratio tandem/qemu-img; the per-round ratios go to stderr."""
 import os
 import statistics
 import subprocess
@@ -33,6 +39,8 @@ def drop_cache(path):
 def timed_convert(args, src, dst):
     if os.path.exists(dst):
         os.unlink(dst)
+    os.sync()
+    time.sleep(3)
     drop_cache(src)
     t = time.monotonic()
     subprocess.run(args, check=True, capture_output=True)
@@ -93,6 +101,8 @@ with tempfile.TemporaryDirectory(prefix="tandem-bench-", dir="/var/tmp") as d:
                 qs.append(timed_convert(qargs, src, qdst))
                 ts.append(timed_convert(targs, src, tdst))
         subprocess.run(["qemu-img", "compare", "-q", tdst, qdst], check=True)
+        print(name, "per-round ratios:", " ".join(f"{a / b:.2f}" for a, b in zip(ts, qs)),
+              file=sys.stderr)
         t, q = statistics.median(ts), statistics.median(qs)
         rows.append((name, t, q))
     print(f"\n| convert, 4 GiB image with 1 GiB of data, median of {ROUNDS} | tandem-image |"

@@ -16,11 +16,13 @@ bool all_zero(const uint8_t *p, size_t n);
 /* Copies what the source reads into a fresh dst (which reads as zeros),
  * sparse; 0 or -errno with *fail_off set. srcs are nsrc opens of the same
  * source: srcs[0] answers block status, each other one reads in a thread of
- * its own (up to IMAGE_COPY_READERS), so that many reads are in flight. */
+ * its own (up to IMAGE_COPY_READERS), so that many reads are in flight.
+ * writeback_fd (or -1): a descriptor of dst's file whose dirty pages are
+ * sent to disk every few MiB. */
 #define IMAGE_COPY_READERS 8
 struct blk_backend;
-int image_copy(struct blk_backend *const *srcs, int nsrc, struct blk_backend *dst, bool show,
-               uint64_t *fail_off);
+int image_copy(struct blk_backend *const *srcs, int nsrc, struct blk_backend *dst, int writeback_fd,
+               bool show, uint64_t *fail_off);
 
 int cmd_commit(int argc, char **argv);
 int cmd_rebase(int argc, char **argv);

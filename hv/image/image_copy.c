@@ -6,6 +6,7 @@
  * writes the chunks strictly in order (destination allocation stays sequential), merging adjacent
  * data into one write of up to 4 MiB and leaving zero granules unwritten. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ enum slot_state { SLOT_FREE, SLOT_READING, SLOT_READY };
 struct slot {
         uint8_t *buf;
         uint64_t off, n;
-        uint32_t data; /* bit i: granule i holds non-zero bytes (0: a hole) */
+        uint64_t data; /* bit i: granule i holds non-zero bytes (0: a hole) */
         int err;
         enum slot_state state;
 };
@@ -78,13 +79,13 @@ static struct slot *next_chunk(struct copy *c)
         return s;
 }
 
-static uint32_t data_granules(const uint8_t *p, uint64_t n)
+static uint64_t data_granules(const uint8_t *p, uint64_t n)
 {
-        uint32_t mask = 0;
+        uint64_t mask = 0;
         for (uint64_t g = 0, i = 0; g < n; g += GRANULE, i++) {
                 uint64_t len = n - g < GRANULE ? n - g : GRANULE;
                 if (!all_zero(p + g, (size_t)len))
-                        mask |= 1u << i;
+                        mask |= 1ull << i;
         }
         return mask;
 }
@@ -117,6 +118,7 @@ static void *reader(void *arg)
 
 struct merge {
         struct blk_backend *dst;
+        int writeback_fd;
         struct iovec iov[MAX_IOV];
         int cnt;
         uint64_t off, len, since_kick;
@@ -131,8 +133,11 @@ static int merge_flush(struct merge *w)
         w->since_kick += w->len;
         w->cnt = 0;
         w->len = 0;
-        if (rc == 0 && w->since_kick >= WRITEBACK) {
-                blk_image_start_writeback(w->dst);
+        if (rc == 0 && w->since_kick >= WRITEBACK && w->writeback_fd >= 0) {
+                /* starts writing what is dirty without waiting: the copy
+                 * overlaps its writeback with its reads instead of paying for
+                 * it all in the final flush. Orders and acknowledges nothing. */
+                (void)sync_file_range(w->writeback_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
                 w->since_kick = 0;
         }
         return rc;
@@ -163,7 +168,7 @@ static int write_slot(struct merge *w, unsigned seq, struct slot *s)
         if (!s->data)
                 return 0; /* a hole (of any length) or zeros */
         for (uint64_t g = 0, i = 0; g < s->n; g += GRANULE, i++) {
-                if (!(s->data & (1u << i)))
+                if (!(s->data & (1ull << i)))
                         continue;
                 uint64_t len = s->n - g < GRANULE ? s->n - g : GRANULE;
                 int rc = merge_add(w, seq, s->buf + g, s->off + g, len);
@@ -220,8 +225,8 @@ static int write_in_order(struct copy *c, struct merge *w, bool show, uint64_t s
         }
 }
 
-int image_copy(struct blk_backend *const *srcs, int nsrc, struct blk_backend *dst, bool show,
-               uint64_t *fail_off)
+int image_copy(struct blk_backend *const *srcs, int nsrc, struct blk_backend *dst, int writeback_fd,
+               bool show, uint64_t *fail_off)
 {
         struct copy c = {.status_src = srcs[0], .status = 1};
         pthread_mutex_init(&c.m, NULL);
@@ -247,6 +252,7 @@ int image_copy(struct blk_backend *const *srcs, int nsrc, struct blk_backend *ds
                 rc = -ENOMEM;
         if (rc == 0) {
                 w->dst = dst;
+                w->writeback_fd = writeback_fd;
                 rc = write_in_order(&c, w, show, srcs[0]->size, fail_off);
         }
         pthread_mutex_lock(&c.m);

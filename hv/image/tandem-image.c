@@ -1,6 +1,7 @@
 /* tandem-image: create, inspect, convert, check and resize disk images
  * (raw, qcow2, vpc). `tandem image ...` dispatches here. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -219,7 +220,10 @@ static int cmd_convert(int argc, char **argv)
         }
         /* a vpc destination may round the size up to its geometry */
         uint64_t fail_off = 0;
-        int e = image_copy(srcs, nsrc, dst, show, &fail_off);
+        int wfd = open(dpath, O_RDONLY | O_CLOEXEC); /* same page cache as dst's */
+        int e = image_copy(srcs, nsrc, dst, wfd, show, &fail_off);
+        if (wfd >= 0)
+                close(wfd);
         if (e < 0) {
                 fprintf(stderr, "\ntandem-image: convert failed at offset %llu: %s\n",
                         (unsigned long long)fail_off, strerror(-e));

@@ -395,12 +395,6 @@ void blk_image_prefetch(struct blk_backend *b, uint64_t off, uint64_t len)
                 raw_prefetch(b, off, len);
 }
 
-void blk_image_start_writeback(struct blk_backend *b)
-{
-        if (is_qcow2(b))
-                qcow2_start_writeback(b);
-}
-
 const char *blk_image_format(struct blk_backend *b)
 {
         return is_qcow2(b) ? "qcow2" : is_vhd(b) ? "vpc" : is_vmdk(b) ? "vmdk" : "raw";

@@ -74,12 +74,6 @@ int blk_image_block_status(struct blk_backend *b, uint64_t off, uint64_t len, ui
  * keeps the disk busy while it writes. Raw and qcow2 chains; a hint only. */
 void blk_image_prefetch(struct blk_backend *b, uint64_t off, uint64_t len);
 
-/* Starts writing the image's dirty page-cache pages to disk without waiting
- * (sync_file_range WRITE), so a long copy overlaps its writeback with its
- * reads instead of paying for it all in the final flush. It orders nothing
- * and acknowledges nothing: a hint only (qcow2; no-op for other formats). */
-void blk_image_start_writeback(struct blk_backend *b);
-
 /* Format of a backend from blk_image_open ("raw" for anything else). */
 const char *blk_image_format(struct blk_backend *b);
 

@@ -32,7 +32,6 @@ int image_file_rw(int fd, bool direct, const struct iovec *iov, int iovcnt, uint
 int image_reopen_direct(int fd, const char *path, bool readonly, char *err, size_t errlen);
 void raw_prefetch(struct blk_backend *b, uint64_t off, uint64_t len);
 void qcow2_prefetch(struct blk_backend *b, uint64_t off, uint64_t len);
-void qcow2_start_writeback(struct blk_backend *b);
 int raw_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum);
 int qcow2_block_status(struct blk_backend *b, uint64_t off, uint64_t len, uint64_t *pnum);
 /* Raw images with or without O_DIRECT. */

@@ -654,12 +654,6 @@ static int contiguous_run(struct qcow2 *q, uint64_t off, uint64_t host, size_t l
         return 0;
 }
 
-void qcow2_start_writeback(struct blk_backend *b)
-{
-        struct qcow2 *q = to_q(b);
-        (void)sync_file_range(q->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-}
-
 void qcow2_prefetch(struct blk_backend *b, uint64_t off, uint64_t len)
 {
         struct qcow2 *q = to_q(b);
