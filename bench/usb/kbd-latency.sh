@@ -30,13 +30,13 @@ RIG_EXTRA_APPEND="rig.bench_keys=$KEYS" "$REPO/tests/rig/run.sh" --build-dir "$B
 rc=${PIPESTATUS[0]}
 echo
 awk '$1 == "BENCH" && $2 == "usb-kbd" && $4 == "n" { m[$3] = $7; p[$3] = $9; n = $5 }
-	$1 == "BENCH" && $2 == "usb-kbd" && $3 == "exits" { ex = $13; tds = $9 }
+	$1 == "BENCH" && $2 == "usb-kbd" && $3 == "exits" { ex = $13; mm = $15; tds = $9 }
 	END {
 		u = "inject-to-guest-userspace-and-serial-answer"; s = "serial-round-trip"
 		if (!(u in m)) exit
 		printf "%d keys: USB key -> L2 userspace -> serial answer: median %.2f ms, p90 %.2f ms\n", n, m[u], p[u]
 		printf "serial console round trip: median %.2f ms, p90 %.2f ms\n", m[s], p[s]
 		printf "USB key to L2 userspace (minus half the serial round trip): median %.2f ms, p90 %.2f ms\n", m[u] - m[s] / 2, p[u] - p[s] / 2
-		printf "userspace exits per xHCI transfer: %s (%s transfers)\n", ex, tds
+		printf "userspace exits per xHCI transfer: %s, of them MMIO: %s (%s transfers)\n", ex, mm, tds
 	}' "$OUT"
 exit "$rc"

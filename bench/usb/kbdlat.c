@@ -94,7 +94,7 @@ static long long stat_field(const char *reply, const char *obj, const char *key)
         return strtoll(p, NULL, 10);
 }
 
-static void stats(long long *exits, long long *tds)
+static void stats(long long *exits, long long *mmio, long long *tds)
 {
         char r[8192];
         if (control("{\"id\": 1, \"cmd\": \"stats\"}\n", r, sizeof(r)) < 0) {
@@ -102,6 +102,7 @@ static void stats(long long *exits, long long *tds)
                 exit(1);
         }
         *exits = stat_field(r, "\"exits\"", "\"total\"");
+        *mmio = stat_field(r, "\"exits\"", "\"mmio\"");
         *tds = stat_field(r, "\"xhci\"", "\"tds\"");
 }
 
@@ -185,24 +186,26 @@ int main(int argc, char **argv)
                 report("serial-round-trip", ser, n);
                 /* Exits: n quiet presses (press + release = 2 interrupt
                  * transfers each) against an idle window as long. */
-                long long e0, t0, e1, t1, e2, t2;
+                long long e0, m0, t0, e1, m1, t1, e2, m2, t2;
                 if (write(con_in, "q", 1) != 1 || wait_console("@Q", 30) < 0)
                         rc = 1;
                 usleep(200000);
-                stats(&e0, &t0);
+                stats(&e0, &m0, &t0);
                 for (int i = 0; i < n; i++) {
                         control("{\"id\": 3, \"cmd\": \"usb-kbd-key\", \"code\": 31}\n", r,
                                 sizeof(r));
                         usleep(20000);
                 }
                 usleep(200000);
-                stats(&e1, &t1);
+                stats(&e1, &m1, &t1);
                 usleep((useconds_t)n * 20000 + 200000);
-                stats(&e2, &t2);
+                stats(&e2, &m2, &t2);
                 long long busy = e1 - e0, idle = e2 - e1, tds = t1 - t0;
+                long long mbusy = m1 - m0, midle = m2 - m1;
                 printf("BENCH usb-kbd exits busy %lld idle %lld tds %lld presses %d "
-                       "per_transfer %.2f\n",
-                       busy, idle, tds, n, tds > 0 ? (double)(busy - idle) / (double)tds : -1.0);
+                       "per_transfer %.2f mmio_per_transfer %.2f\n",
+                       busy, idle, tds, n, tds > 0 ? (double)(busy - idle) / (double)tds : -1.0,
+                       tds > 0 ? (double)(mbusy - midle) / (double)tds : -1.0);
         }
         if (write(con_in, "x", 1) == 1)
                 wait_console("@DONE", 30);
