@@ -60,6 +60,21 @@ int iov_each(const struct iovec *iov, int iovcnt, uint64_t off,
         return 0;
 }
 
+int block_each(uint8_t *buf, size_t len, uint64_t off, uint64_t block, block_part_fn fn, void *ctx)
+{
+        while (len) {
+                uint64_t in = off % block;
+                size_t n = block - in < len ? (size_t)(block - in) : len;
+                int rc = fn(ctx, off / block, in, buf, n, off);
+                if (rc < 0)
+                        return rc;
+                buf += n;
+                off += n;
+                len -= n;
+        }
+        return 0;
+}
+
 static size_t iov_total(const struct iovec *iov, int cnt)
 {
         size_t t = 0;

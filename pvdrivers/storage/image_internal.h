@@ -99,4 +99,19 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int iov_each(const struct iovec *iov, int iovcnt, uint64_t off,
              int (*fn)(void *ctx, uint8_t *buf, size_t len, uint64_t off), void *ctx);
 
+/* Splits the disk range [off, off + len) at every multiple of block (a
+ * qcow2 cluster, a VHD block, a VMDK grain) and runs fn on each part with
+ * the block's index, the offset inside it, the part of buf and its disk
+ * offset. Stops at the first error. */
+typedef int (*block_part_fn)(void *ctx, uint64_t index, uint64_t in, uint8_t *buf, size_t n,
+                             uint64_t off);
+int block_each(uint8_t *buf, size_t len, uint64_t off, uint64_t block, block_part_fn fn, void *ctx);
+
+/* For the format openers: report in err and leave through their fail label. */
+#define FAIL(...)                                                                                  \
+        do {                                                                                       \
+                snprintf(err, errlen, __VA_ARGS__);                                                \
+                goto fail;                                                                         \
+        } while (0)
+
 #endif

@@ -602,20 +602,16 @@ static int read_in_cluster(struct qcow2 *q, uint64_t vc, uint64_t in, uint8_t *b
         return data_rw1(q, buf, n, host + in, false); /* a last cluster cut short reads zeros */
 }
 
+static int read_part(void *ctx, uint64_t vc, uint64_t in, uint8_t *buf, size_t n, uint64_t off)
+{
+        (void)off;
+        return read_in_cluster(ctx, vc, in, buf, n);
+}
+
 static int read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
 {
         struct qcow2 *q = ctx;
-        while (len) {
-                uint64_t in = off & (q->cs - 1);
-                size_t n = q->cs - in < len ? (size_t)(q->cs - in) : len;
-                int rc = read_in_cluster(q, off >> q->cluster_bits, in, buf, n);
-                if (rc < 0)
-                        return rc;
-                buf += n;
-                off += n;
-                len -= n;
-        }
-        return 0;
+        return block_each(buf, len, off, q->cs, read_part, q);
 }
 
 static bool entry_is_data(const struct qcow2 *q, uint64_t e)
@@ -852,20 +848,16 @@ out:
         return rc;
 }
 
+static int write_part(void *ctx, uint64_t vc, uint64_t in, uint8_t *buf, size_t n, uint64_t off)
+{
+        (void)off;
+        return write_in_cluster(ctx, vc, in, buf, n);
+}
+
 static int write_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
 {
         struct qcow2 *q = ctx;
-        while (len) {
-                uint64_t in = off & (q->cs - 1);
-                size_t n = q->cs - in < len ? (size_t)(q->cs - in) : len;
-                int rc = write_in_cluster(q, off >> q->cluster_bits, in, buf, n);
-                if (rc < 0)
-                        return rc;
-                buf += n;
-                off += n;
-                len -= n;
-        }
-        return 0;
+        return block_each(buf, len, off, q->cs, write_part, q);
 }
 
 /* Whole clusters from pos that get fresh clusters (nothing to copy): each
@@ -1068,12 +1060,6 @@ static const struct blk_backend_ops qcow2_ops = {
 };
 
 /* ---- open ---- */
-
-#define FAIL(...)                                                                                  \
-        do {                                                                                       \
-                snprintf(err, errlen, __VA_ARGS__);                                                \
-                goto fail;                                                                         \
-        } while (0)
 
 static void backing_path(const char *image, const char *name, char *out, size_t len)
 {

@@ -201,35 +201,36 @@ static int write_in_block(struct vhd *v, uint32_t bi, uint64_t in, const uint8_t
                            (uint64_t)v->bat[bi] * 512 + s0 / 8);
 }
 
-static int io_piece(struct vhd *v, uint8_t *buf, size_t len, uint64_t off, bool write)
+static int read_part(void *ctx, uint64_t bi, uint64_t in, uint8_t *buf, size_t n, uint64_t off)
 {
-        if (v->type == VHD_FIXED)
-                return write ? pwrite_full(v->fd, buf, len, off) : pread_full(v->fd, buf, len, off);
-        while (len) {
-                uint32_t bi = (uint32_t)(off / v->block_size);
-                uint64_t in = off % v->block_size;
-                size_t n = v->block_size - in < len ? (size_t)(v->block_size - in) : len;
-                if (bi >= v->bat_entries)
-                        return -EIO;
-                int rc = write ? write_in_block(v, bi, in, buf, n, off)
-                               : read_in_block(v, bi, in, buf, n, off);
-                if (rc < 0)
-                        return rc;
-                buf += n;
-                off += n;
-                len -= n;
-        }
-        return 0;
+        struct vhd *v = ctx;
+        if (bi >= v->bat_entries)
+                return -EIO;
+        return read_in_block(v, (uint32_t)bi, in, buf, n, off);
+}
+
+static int write_part(void *ctx, uint64_t bi, uint64_t in, uint8_t *buf, size_t n, uint64_t off)
+{
+        struct vhd *v = ctx;
+        if (bi >= v->bat_entries)
+                return -EIO;
+        return write_in_block(v, (uint32_t)bi, in, buf, n, off);
 }
 
 static int vhd_read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
 {
-        return io_piece(ctx, buf, len, off, false);
+        struct vhd *v = ctx;
+        if (v->type == VHD_FIXED)
+                return pread_full(v->fd, buf, len, off);
+        return block_each(buf, len, off, v->block_size, read_part, v);
 }
 
 static int vhd_write_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
 {
-        return io_piece(ctx, buf, len, off, true);
+        struct vhd *v = ctx;
+        if (v->type == VHD_FIXED)
+                return pwrite_full(v->fd, buf, len, off);
+        return block_each(buf, len, off, v->block_size, write_part, v);
 }
 
 static int vhd_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
@@ -267,12 +268,6 @@ static const struct blk_backend_ops vhd_ops = {
     .flush = vhd_flush,
     .close = vhd_close,
 };
-
-#define FAIL(...)                                                                                  \
-        do {                                                                                       \
-                snprintf(err, errlen, __VA_ARGS__);                                                \
-                goto fail;                                                                         \
-        } while (0)
 
 /* UTF-16 (le or be) to UTF-8, backslashes to slashes; "" when unusable. */
 static void utf16_path(const uint8_t *in, size_t bytes, bool le, char *out, size_t outlen)

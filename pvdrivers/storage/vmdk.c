@@ -111,53 +111,55 @@ static int inflate_grain(struct vmdk *v, uint64_t sector, uint64_t g)
         return 0;
 }
 
+/* One grain's part: through its grain table (cached), then a zero, a
+ * compressed or a plain grain. */
+static int read_in_grain(void *ctx, uint64_t g, uint64_t in, uint8_t *buf, size_t n, uint64_t off)
+{
+        (void)off;
+        struct vmdk *v = ctx;
+        uint64_t gdi = g / v->gtes;
+        uint64_t sector = 0;
+        if (gdi >= v->gd_entries)
+                return vmdk_corrupt(v, "grain beyond the directory", g);
+        uint64_t gts = v->gd[gdi];
+        if (gts) {
+                if (gts * 512 + (uint64_t)v->gtes * 4 > v->fsize)
+                        return vmdk_corrupt(v, "grain table outside the file", gts);
+                if (v->gt_cached != gts) {
+                        uint8_t *raw = (uint8_t *)v->gt;
+                        v->gt_cached = 0;
+                        if (pread_full(v->fd, raw, (size_t)v->gtes * 4, gts * 512) < 0)
+                                return -EIO;
+                        for (uint32_t i = 0; i < v->gtes; i++)
+                                v->gt[i] = le32(raw + i * 4);
+                        v->gt_cached = gts;
+                }
+                sector = v->gt[g % v->gtes];
+        }
+        if (sector <= 1) { /* 0 unallocated, 1 a zero grain */
+                memset(buf, 0, n);
+        } else if (v->compressed) {
+                if (sector * 512 >= v->fsize)
+                        return vmdk_corrupt(v, "grain outside the file", sector);
+                int rc = inflate_grain(v, sector, g);
+                if (rc < 0)
+                        return rc;
+                memcpy(buf, v->grain_buf + in, n);
+        } else {
+                if (sector * 512 >= v->fsize)
+                        return vmdk_corrupt(v, "grain outside the file", sector);
+                ssize_t got = pread(v->fd, buf, n, (off_t)(sector * 512 + in));
+                if (got < 0)
+                        return -errno;
+                memset(buf + got, 0, n - (size_t)got);
+        }
+        return 0;
+}
+
 static int read_piece(void *ctx, uint8_t *buf, size_t len, uint64_t off)
 {
         struct vmdk *v = ctx;
-        while (len) {
-                uint64_t g = off / v->grain, in = off % v->grain;
-                size_t n = v->grain - in < len ? (size_t)(v->grain - in) : len;
-                uint64_t gdi = g / v->gtes;
-                uint64_t sector = 0;
-                if (gdi >= v->gd_entries)
-                        return vmdk_corrupt(v, "grain beyond the directory", g);
-                uint64_t gts = v->gd[gdi];
-                if (gts) {
-                        if (gts * 512 + (uint64_t)v->gtes * 4 > v->fsize)
-                                return vmdk_corrupt(v, "grain table outside the file", gts);
-                        if (v->gt_cached != gts) {
-                                uint8_t *raw = (uint8_t *)v->gt;
-                                v->gt_cached = 0;
-                                if (pread_full(v->fd, raw, (size_t)v->gtes * 4, gts * 512) < 0)
-                                        return -EIO;
-                                for (uint32_t i = 0; i < v->gtes; i++)
-                                        v->gt[i] = le32(raw + i * 4);
-                                v->gt_cached = gts;
-                        }
-                        sector = v->gt[g % v->gtes];
-                }
-                if (sector <= 1) { /* 0 unallocated, 1 a zero grain */
-                        memset(buf, 0, n);
-                } else if (v->compressed) {
-                        if (sector * 512 >= v->fsize)
-                                return vmdk_corrupt(v, "grain outside the file", sector);
-                        int rc = inflate_grain(v, sector, g);
-                        if (rc < 0)
-                                return rc;
-                        memcpy(buf, v->grain_buf + in, n);
-                } else {
-                        if (sector * 512 >= v->fsize)
-                                return vmdk_corrupt(v, "grain outside the file", sector);
-                        ssize_t got = pread(v->fd, buf, n, (off_t)(sector * 512 + in));
-                        if (got < 0)
-                                return -errno;
-                        memset(buf + got, 0, n - (size_t)got);
-                }
-                buf += n;
-                off += n;
-                len -= n;
-        }
-        return 0;
+        return block_each(buf, len, off, v->grain, read_in_grain, v);
 }
 
 static int vmdk_read(struct blk_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
@@ -197,12 +199,6 @@ static const struct blk_backend_ops vmdk_ops = {
     .flush = vmdk_flush,
     .close = vmdk_close,
 };
-
-#define FAIL(...)                                                                                  \
-        do {                                                                                       \
-                snprintf(err, errlen, __VA_ARGS__);                                                \
-                goto fail;                                                                         \
-        } while (0)
 
 struct blk_backend *vmdk_open(int fd, const char *path, bool readonly, char *err, size_t errlen)
 {
