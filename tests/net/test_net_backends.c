@@ -32,23 +32,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct evloop *loop;
 static const uint8_t guest_mac[6] = {0x06, 0x54, 0, 0, 0, 0x15};
 
-static void lock_fn(void *arg)
-{
-        pthread_mutex_lock(arg);
-}
-
-static void unlock_fn(void *arg)
-{
-        pthread_mutex_unlock(arg);
-}
-
-static void *loop_thread(void *arg)
-{
-        (void)arg;
-        evloop_run(loop, lock_fn, unlock_fn, &lock);
-        return NULL;
-}
-
 static void sleep_ms(long ms)
 {
         nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000}, NULL);
@@ -242,12 +225,11 @@ int main(void)
         REQUIRE(guest_mem_init(&mem, RAM) == 0);
         loop = evloop_new();
         REQUIRE(loop);
-        pthread_t th;
-        REQUIRE(pthread_create(&th, NULL, loop_thread, NULL) == 0);
+        struct vd_loop_thread th;
+        vd_loop_start(&th, loop, &lock);
         test_slirp();
         test_tap();
-        evloop_stop(loop);
-        pthread_join(th, NULL);
+        vd_loop_stop(&th);
         evloop_free(loop);
         TEST_END();
 }

@@ -29,36 +29,6 @@ static struct guest_mem mem;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct evloop *loop;
 
-static void lock_fn(void *arg)
-{
-        pthread_mutex_lock(arg);
-}
-
-static void unlock_fn(void *arg)
-{
-        pthread_mutex_unlock(arg);
-}
-
-static void *loop_thread(void *arg)
-{
-        (void)arg;
-        evloop_run(loop, lock_fn, unlock_fn, &lock);
-        return NULL;
-}
-
-static bool wait_used(struct vd_queue *q, uint16_t want)
-{
-        for (int i = 0; i < 3000; i++) {
-                pthread_mutex_lock(&lock);
-                uint16_t idx = vd_used_idx(q);
-                pthread_mutex_unlock(&lock);
-                if (idx == want)
-                        return true;
-                nanosleep(&(struct timespec){0, 1000000}, NULL);
-        }
-        return false;
-}
-
 static void fill_frame(uint8_t *f, size_t len, uint8_t seed)
 {
         for (size_t i = 0; i < len; i++)
@@ -144,8 +114,8 @@ int main(void)
         REQUIRE(net_mac_parse("06:54:00:aa:bb:cc", mac) == 0);
         struct virtio_device *d = virtio_net_create(&mem, loop, be, mac, err, sizeof(err));
         REQUIRE(d);
-        pthread_t th;
-        REQUIRE(pthread_create(&th, NULL, loop_thread, NULL) == 0);
+        struct vd_loop_thread th;
+        vd_loop_start(&th, loop, &lock);
 
         /* a backend without a header offers no segmentation and no guest csum */
         CHECK(d->device_features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
@@ -170,7 +140,7 @@ int main(void)
         fill_frame(frame, 1000, 1);
         struct virtio_net_hdr h = {0};
         guest_tx(d, &q[1], &h, frame, 1000);
-        CHECK(wait_used(&q[1], 1));
+        CHECK(vd_wait_used(&q[1], &lock, 1, 3000));
         CHECK_EQ(host_recv(sv[1], got, sizeof(got)), 1000);
         CHECK(memcmp(got, frame, 1000) == 0);
 
@@ -180,7 +150,7 @@ int main(void)
         h = (struct virtio_net_hdr){
             .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 6};
         guest_tx(d, &q[1], &h, frame, 200);
-        CHECK(wait_used(&q[1], 2));
+        CHECK(vd_wait_used(&q[1], &lock, 2, 3000));
         CHECK_EQ(host_recv(sv[1], got, sizeof(got)), 200);
         uint32_t sum = 0;
         for (int i = 34; i < 200; i += 2)
@@ -207,7 +177,7 @@ int main(void)
         vd_add_chain(&q[1], &shorthdr, 1);
         virtio_kick(d, VIRTIO_NET_TXQ);
         pthread_mutex_unlock(&lock);
-        CHECK(wait_used(&q[1], 7));
+        CHECK(vd_wait_used(&q[1], &lock, 7, 3000));
         struct virtio_net_stats s = stats(d);
         CHECK_EQ(s.tx_packets, 2);
         CHECK_EQ(s.tx_errors, 4);
@@ -221,7 +191,7 @@ int main(void)
         post_rx(d, &q[0], RXBUF + 0x2000, 512);
         fill_frame(frame, 1000, 3);
         CHECK_EQ(send(sv[1], frame, 1000, 0), 1000);
-        CHECK(wait_used(&q[0], 2));
+        CHECK(vd_wait_used(&q[0], &lock, 2, 3000));
         uint32_t id, len;
         pthread_mutex_lock(&lock);
         CHECK(vd_get_used(&q[0], &id, &len) && len == 512);
@@ -242,7 +212,7 @@ int main(void)
         CHECK_EQ(vd_used_idx(&q[0]), 2);
         pthread_mutex_unlock(&lock);
         post_rx(d, &q[0], RXBUF + 0x3000, 2048);
-        CHECK(wait_used(&q[0], 4));
+        CHECK(vd_wait_used(&q[0], &lock, 4, 3000));
         pthread_mutex_lock(&lock);
         CHECK(vd_get_used(&q[0], &id, &len) && len == 512);
         CHECK(vd_get_used(&q[0], &id, &len) && len == 1412 - 512);
@@ -260,7 +230,7 @@ int main(void)
         post_rx(d, &q[0], RXBUF + 0x1000, 2048);
         CHECK_EQ(send(sv[1], frame, 600, 0), 600);
         CHECK_EQ(send(sv[1], frame, 600, 0), 600);
-        CHECK(wait_used(&q[0], 2));
+        CHECK(vd_wait_used(&q[0], &lock, 2, 3000));
         pthread_mutex_lock(&lock);
         CHECK(vd_get_used(&q[0], &id, &len) && len == 0);
         CHECK(vd_get_used(&q[0], &id, &len) && len == 612);
@@ -306,12 +276,11 @@ int main(void)
         fill_frame(frame, 300, 8);
         h = (struct virtio_net_hdr){0};
         guest_tx(d, &q[1], &h, frame, 300);
-        CHECK(wait_used(&q[1], 1));
+        CHECK(vd_wait_used(&q[1], &lock, 1, 3000));
         CHECK_EQ(host_recv(sv[1], got, sizeof(got)), 300);
         CHECK(memcmp(got, frame, 300) == 0);
 
-        evloop_stop(loop);
-        pthread_join(th, NULL);
+        vd_loop_stop(&th);
         virtio_device_destroy(d);
         evloop_free(loop);
         close(sv[1]);

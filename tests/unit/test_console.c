@@ -23,37 +23,6 @@ static struct guest_mem mem;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct evloop *loop;
 
-static void lock_fn(void *arg)
-{
-        pthread_mutex_lock(arg);
-}
-
-static void unlock_fn(void *arg)
-{
-        pthread_mutex_unlock(arg);
-}
-
-static void *loop_thread(void *arg)
-{
-        (void)arg;
-        evloop_run(loop, lock_fn, unlock_fn, &lock);
-        return NULL;
-}
-
-/* Waits (up to 5 s) for the device to publish used index want. */
-static bool wait_used(struct vd_queue *q, uint16_t want)
-{
-        for (int i = 0; i < 5000; i++) {
-                pthread_mutex_lock(&lock);
-                uint16_t idx = vd_used_idx(q);
-                pthread_mutex_unlock(&lock);
-                if (idx == want)
-                        return true;
-                nanosleep(&(struct timespec){0, 1000000}, NULL);
-        }
-        return false;
-}
-
 static void post_rx(struct vd_queue *q, uint64_t gpa, uint32_t len)
 {
         struct vd_buf b = {gpa, len, true};
@@ -74,8 +43,8 @@ int main(void)
         struct virtio_device *con =
             virtio_console_create(&mem, loop, in[0], out[1], err, sizeof(err));
         REQUIRE(con);
-        pthread_t th;
-        REQUIRE(pthread_create(&th, NULL, loop_thread, NULL) == 0);
+        struct vd_loop_thread th;
+        vd_loop_start(&th, loop, &lock);
 
         struct vd_queue qs[2];
         vd_queue_init(&qs[0], &mem, RXQ, 16);
@@ -110,7 +79,7 @@ int main(void)
         virtio_kick(con, 0);
         pthread_mutex_unlock(&lock);
         CHECK_EQ(write(in[1], "abcdefg", 7), 7);
-        CHECK(wait_used(&qs[0], 2));
+        CHECK(vd_wait_used(&qs[0], &lock, 2, 5000));
         CHECK(vd_get_used(&qs[0], &id, &len));
         CHECK_EQ(len, 4);
         CHECK(vd_get_used(&qs[0], &id, &len));
@@ -127,7 +96,7 @@ int main(void)
         post_rx(&qs[0], RXBUF + 0x200, 16);
         virtio_kick(con, 0);
         pthread_mutex_unlock(&lock);
-        CHECK(wait_used(&qs[0], 3));
+        CHECK(vd_wait_used(&qs[0], &lock, 3, 5000));
         CHECK(vd_get_used(&qs[0], &id, &len));
         CHECK_EQ(len, 3);
         vd_read(&mem, RXBUF + 0x200, got, 3);
@@ -153,8 +122,7 @@ int main(void)
         close(in[1]);
         nanosleep(&(struct timespec){0, 20000000}, NULL);
 
-        evloop_stop(loop);
-        pthread_join(th, NULL);
+        vd_loop_stop(&th);
         virtio_device_destroy(con);
         evloop_free(loop);
         close(in[0]);

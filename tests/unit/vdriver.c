@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "virtio_core.h"
@@ -144,4 +145,47 @@ uint8_t vd_bringup(struct virtio_device *vdev, uint64_t features, struct vd_queu
         s |= VIRTIO_STATUS_DRIVER_OK;
         virtio_write_status(vdev, s);
         return vdev->status;
+}
+
+static void loop_lock(void *arg)
+{
+        pthread_mutex_lock(arg);
+}
+
+static void loop_unlock(void *arg)
+{
+        pthread_mutex_unlock(arg);
+}
+
+static void *loop_main(void *arg)
+{
+        struct vd_loop_thread *t = arg;
+        evloop_run(t->loop, loop_lock, loop_unlock, t->lock);
+        return NULL;
+}
+
+void vd_loop_start(struct vd_loop_thread *t, struct evloop *loop, pthread_mutex_t *lock)
+{
+        t->loop = loop;
+        t->lock = lock;
+        REQUIRE(pthread_create(&t->thread, NULL, loop_main, t) == 0);
+}
+
+void vd_loop_stop(struct vd_loop_thread *t)
+{
+        evloop_stop(t->loop);
+        pthread_join(t->thread, NULL);
+}
+
+bool vd_wait_used(struct vd_queue *q, pthread_mutex_t *lock, uint16_t want, unsigned timeout_ms)
+{
+        for (unsigned i = 0; i < timeout_ms; i++) {
+                pthread_mutex_lock(lock);
+                uint16_t idx = vd_used_idx(q);
+                pthread_mutex_unlock(lock);
+                if (idx == want)
+                        return true;
+                nanosleep(&(struct timespec){0, 1000000}, NULL);
+        }
+        return false;
 }

@@ -4,8 +4,11 @@
 #ifndef TANDEM_TEST_VDRIVER_H
 #define TANDEM_TEST_VDRIVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "evloop.h"
 
 #include "guest_mem.h"
 #include "virtio_dev.h"
@@ -53,6 +56,20 @@ void vd_attach(struct virtio_device *vdev, unsigned qi, const struct vd_queue *q
 /* Full handshake without a transport: ACK, DRIVER, features, FEATURES_OK,
  * attach and enable queues, DRIVER_OK. Returns the final status. */
 uint8_t vd_bringup(struct virtio_device *vdev, uint64_t features, struct vd_queue *qs, unsigned nq);
+
+/* The device side's event loop on its own thread, as tandem-vmm runs it:
+ * every callback holds lock, so a test takes it whenever it touches rings. */
+struct vd_loop_thread {
+        struct evloop *loop;
+        pthread_mutex_t *lock;
+        pthread_t thread;
+};
+void vd_loop_start(struct vd_loop_thread *t, struct evloop *loop, pthread_mutex_t *lock);
+/* Stops the loop and joins its thread. */
+void vd_loop_stop(struct vd_loop_thread *t);
+/* Waits up to timeout_ms for q's used index to reach want, reading it under
+ * lock. */
+bool vd_wait_used(struct vd_queue *q, pthread_mutex_t *lock, uint16_t want, unsigned timeout_ms);
 
 /* Guest-memory helpers */
 void vd_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
