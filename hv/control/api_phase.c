@@ -18,14 +18,8 @@
 
 static json_object *state_load(void)
 {
-        sqlite3_stmt *st;
         json_object *o = NULL;
-        if (sqlite3_prepare_v2(g_store.db, "SELECT value FROM phase_state WHERE key = 'state'", -1,
-                               &st, NULL) == SQLITE_OK) {
-                if (sqlite3_step(st) == SQLITE_ROW)
-                        o = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
-                sqlite3_finalize(st);
-        }
+        store_doc_get(&g_store, STORE_DOC_PHASE_STATE, "state", &o);
         if (!o || !json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 o = json_object_new_object();
@@ -36,15 +30,7 @@ static json_object *state_load(void)
 
 static void state_save(json_object *o)
 {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(g_store.db,
-                               "INSERT OR REPLACE INTO phase_state(key, value) VALUES ('state', ?)",
-                               -1, &st, NULL) != SQLITE_OK)
-                return;
-        sqlite3_bind_text(st, 1, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        store_doc_put(&g_store, STORE_DOC_PHASE_STATE, "state", o);
 }
 
 static void history_add(const char *action, int from, int to, bool ok, const char *detail)

@@ -209,33 +209,20 @@ static void policy_load_once(void)
         if (loaded)
                 return;
         loaded = true;
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(g_store.db, "SELECT value FROM usb_policy WHERE key = 'policy'", -1,
-                               &st, NULL) != SQLITE_OK)
-                return;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                json_object *saved = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+        json_object *saved;
+        if (store_doc_get(&g_store, STORE_DOC_USB_POLICY, "policy", &saved) == 1) {
                 char err[256];
                 if (!saved || usb_policy_set(saved, err, sizeof(err)) < 0)
                         fprintf(stderr, "tandemd: stored USB policy ignored: %s\n",
                                 saved ? err : "not JSON");
                 json_object_put(saved);
         }
-        sqlite3_finalize(st);
 }
 
 static int policy_save(void)
 {
         json_object *p = usb_policy_get();
-        sqlite3_stmt *st;
-        int rc = -1;
-        if (sqlite3_prepare_v2(g_store.db,
-                               "INSERT OR REPLACE INTO usb_policy(key, value) VALUES ('policy', ?)",
-                               -1, &st, NULL) == SQLITE_OK) {
-                sqlite3_bind_text(st, 1, json_object_to_json_string(p), -1, SQLITE_TRANSIENT);
-                rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-                sqlite3_finalize(st);
-        }
+        int rc = store_doc_put(&g_store, STORE_DOC_USB_POLICY, "policy", p);
         json_object_put(p);
         return rc;
 }

@@ -348,6 +348,41 @@ int store_metrics_downsample(struct store *s, int res, int64_t from, int64_t to)
         return 0;
 }
 
+static const char *doc_table_name(enum store_doc_table t)
+{
+        return t == STORE_DOC_USB_POLICY ? "usb_policy" : "phase_state";
+}
+
+int store_doc_get(struct store *s, enum store_doc_table t, const char *key, json_object **out)
+{
+        char sql[96];
+        snprintf(sql, sizeof(sql), "SELECT value FROM %s WHERE key = ?", doc_table_name(t));
+        *out = NULL;
+        sqlite3_stmt *st = prep(s, sql);
+        if (!st)
+                return -1;
+        bind_text(st, 1, key);
+        int rc = sqlite3_step(st);
+        int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+        if (found == 1)
+                *out = json_tokener_parse((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        return found;
+}
+
+int store_doc_put(struct store *s, enum store_doc_table t, const char *key, json_object *doc)
+{
+        char sql[96];
+        snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s(key, value) VALUES (?, ?)",
+                 doc_table_name(t));
+        sqlite3_stmt *st = prep(s, sql);
+        if (!st)
+                return -1;
+        bind_text(st, 1, key);
+        bind_text(st, 2, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+        return step_done(st);
+}
+
 json_object *store_metrics(struct store *s, const char *domain, int res, int64_t since, int limit)
 {
         sqlite3_stmt *st = prep(s, "SELECT t, cpu, mem, disk_rd, disk_wr, net_rx, net_tx FROM"

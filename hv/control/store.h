@@ -60,6 +60,14 @@ int store_audit_detail(struct store *s, double t, unsigned uid, const char *meth
 int store_metric_add(struct store *s, const char *domain, int64_t t, const struct metric_sample *m);
 /* Folds [from, to) 1 s rows into res rows (60 or 3600) and prunes old rows. */
 int store_metrics_downsample(struct store *s, int res, int64_t from, int64_t to);
+/* Key-value tables whose values are JSON documents (tandemd state that is
+ * one object: the phase engine's state, the USB policy). */
+enum store_doc_table { STORE_DOC_PHASE_STATE, STORE_DOC_USB_POLICY };
+/* 1 when the key has a row (*out is its JSON, or NULL if it does not
+ * parse), 0 when it has none, -1 on a database error. */
+int store_doc_get(struct store *s, enum store_doc_table t, const char *key, json_object **out);
+int store_doc_put(struct store *s, enum store_doc_table t, const char *key, json_object *doc);
+
 json_object *store_metrics(struct store *s, const char *domain, int res, int64_t since, int limit);
 
 #endif
